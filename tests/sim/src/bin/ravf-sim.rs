@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("ravf-sim: not yet");
+    std::process::exit(2);
+}
