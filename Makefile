@@ -11,10 +11,15 @@ module:
 	else echo "ravf: 'make' builds if_ravf.ko on FreeBSD; here try 'make demo' or 'make check'"; fi
 
 load unload:
-	cd kmod && $(MAKE) $@
+	@if [ "`uname -s`" = FreeBSD ]; then cd kmod && $(MAKE) $@; \
+	else echo "ravf: 'make $@' runs kldload/kldunload on FreeBSD only" >&2; exit 1; fi
 
 demo:
 	$(CARGO) run -q --release -p ravf-harness --bin ravf-demo -- $(DEMO_ARGS)
+
+# Needs root: two network namespaces with a TAP each, ravf behind both (tests/netns).
+demo-netns:
+	bash tests/netns/demo-netns.sh
 
 check:
 	$(CARGO) build --workspace --all-targets
@@ -22,7 +27,7 @@ check:
 	$(CARGO) test --workspace
 
 check-guest:
-	bash tests/guest/check-guest.sh
+	CARGO=$(CARGO) bash tests/guest/check-guest.sh
 
 kmod-check:
 	bash kmod/kmod-check.sh
@@ -30,4 +35,4 @@ kmod-check:
 bench:
 	bash tests/bench/bench.sh
 
-.PHONY: all module load unload demo check check-guest kmod-check bench
+.PHONY: all module load unload demo demo-netns check check-guest kmod-check bench

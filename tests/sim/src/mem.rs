@@ -71,7 +71,10 @@ const IOVA_BASE: u64 = 0x7e00_0000_0000_0000;
 
 impl HostMemory {
     pub fn new() -> Arc<Self> {
-        Arc::new(HostMemory { regions: Mutex::new(Vec::new()), next_iova: Mutex::new(IOVA_BASE) })
+        Arc::new(HostMemory {
+            regions: Mutex::new(Vec::new()),
+            next_iova: Mutex::new(IOVA_BASE),
+        })
     }
 
     /// Allocate `len` zeroed bytes aligned to `align` (a power of two) both on the
@@ -86,8 +89,17 @@ impl HostMemory {
         let iova = (*next + align as u64 - 1) & !(align as u64 - 1);
         // Leave an unmapped guard page between buffers so overruns fault.
         *next = iova + len as u64 + 4096;
-        self.regions.lock().unwrap().push(Region { host, iova, len, layout });
-        DmaBuf { vaddr: host, iova, len }
+        self.regions.lock().unwrap().push(Region {
+            host,
+            iova,
+            len,
+            layout,
+        });
+        DmaBuf {
+            vaddr: host,
+            iova,
+            len,
+        }
     }
 
     /// Unmap and free a buffer returned by [`alloc`](Self::alloc).
@@ -101,7 +113,12 @@ impl HostMemory {
         }
     }
 
-    fn with_range<R>(&self, iova: u64, len: usize, f: impl FnOnce(*mut u8) -> R) -> Result<R, DmaFault> {
+    fn with_range<R>(
+        &self,
+        iova: u64,
+        len: usize,
+        f: impl FnOnce(*mut u8) -> R,
+    ) -> Result<R, DmaFault> {
         let regions = self.regions.lock().unwrap();
         let fault = DmaFault { iova, len };
         let end = iova.checked_add(len as u64).ok_or(fault)?;
@@ -157,6 +174,9 @@ mod tests {
         m.write(b.iova + 8, &[1, 2, 3, 4]).unwrap();
         m.read(b.iova + 8, &mut x).unwrap();
         assert_eq!(x, [1, 2, 3, 4]);
-        assert!(m.read(b.iova + 254, &mut x).is_err(), "overrun past the buffer must fault");
+        assert!(
+            m.read(b.iova + 254, &mut x).is_err(),
+            "overrun past the buffer must fault"
+        );
     }
 }

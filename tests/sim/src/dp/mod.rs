@@ -1,8 +1,9 @@
 //! The data path of the emulated VF: TX and RX queue engines, checksum and TSO
 //! offloads, PTYPE classification and RSS.
 //!
-//! Everything here works on guest memory through [`GuestMemory`] only and treats every
-//! byte read from it as untrusted: a bad descriptor becomes an MDD event or a
+//! Everything here works on guest memory through
+//! [`GuestMemory`](crate::mem::GuestMemory) only and treats every byte read from it as
+//! untrusted: a bad descriptor becomes an MDD event or a
 //! [`DpViolation`], never a panic. The engines are synchronous: the caller (the
 //! emulated PF, `lib.rs`) calls [`TxQueue::process`] after a tail write (or whenever
 //! it likes), hands each produced frame to the switch ([`crate::veb`]) and calls
@@ -14,6 +15,32 @@
 //! FBSD = FreeBSD `sys/dev/iavf`). Behaviour the contract marks UNCONFIRMED is decided
 //! here and said so where it is implemented.
 //!
+//! Decisions on points the contract leaves open (each also noted where implemented):
+//! * TX L4 checksums are computed from scratch over the pseudo-header; the seed in the
+//!   field is ignored (contract 6.2 recommendation). Whether it held the pseudo-header
+//!   sum the stacks put there is counted in [`TxStats::csum_l4_unseeded`] (diagnostic).
+//!   SCTP gets CRC32c, stored little-endian. UDP's computed 0 is sent as 0xFFFF.
+//! * Offsets (MACLEN/IPLEN/L4LEN, IIPT, L4T, IL2TAG1/L2TAG1) are taken from the first
+//!   data descriptor of a packet; EOP from the last; RS from any. The 802.1Q tag is
+//!   inserted after the offloads, which use offsets of the untagged packet.
+//! * TSO: headers replicated; IPv4 total length, ID (+1 per segment, wrapping) and
+//!   checksum (only with IIPT = 3); IPv6 payload length; TCP sequence; FIN/PSH only on
+//!   the last segment, CWR only on the first; TCP checksum from scratch.
+//! * MDD per segment: see `tx::check_tso_sparse`. After MDD the queue is stopped until
+//!   re-enabled; packets before the offending one are sent and completed.
+//! * Completion: DESC_DONE (QW1 = 0xF, QW0 untouched) into each RS descriptor; in head
+//!   write-back mode only the head (one past the packet's last descriptor) is written,
+//!   once per [`TxQueue::process`] call that completed an RS packet, and no DESC_DONE.
+//! * RX: frames that do not fit the posted descriptors are dropped at once (no FIFO);
+//!   more than 5 descriptors → drop; on-wire length + 4 > max_pkt_size → drop. L3L4P
+//!   only for unfragmented IPv4/IPv6 TCP/UDP/SCTP with consistent lengths (6.7
+//!   recommendation); IPV6EXADD is set when IPv6 extension headers are present. The
+//!   write-back of each descriptor writes bytes 0-7 and 16-31 (zero) first, QW1 last.
+//! * RSS: non-IP frames are not hashed (FLTSTAT 0); unhashed frames belong on queue 0
+//!   ([`rx_queue_for`]).
+//! * A ring base that is not 128-byte aligned stops the queue with a violation (the HW
+//!   would silently use the rounded-down address).
+//!
 //! Typical use by the emulated PF:
 //! ```ignore
 //! let mut frames = TxFrames::default();
@@ -21,11 +48,14 @@
 //! txq.set_tail(value_written_to_QTX_TAIL1);
 //! txq.process(&*mem, &mut frames, &mut ev);
 //! for f in frames.iter() {
-//!     // switch it; for each destination VF port pick a queue with rss_hash/rss_queue, then
-//!     rxq.receive(&*mem, f, &RxMeta { vlan_strip: true, rss: Some(&rss), ..Default::default() }, &mut ev);
+//!     // switch it (veb.forward); for each destination VF port:
+//!     let (q, _hash) = rx_queue_for(&vf_rss, f); // bound q by the VF's queue count
+//!     let mut rx_ev = DpEvents::default();
+//!     let meta = RxMeta { vlan_strip: true, rss: Some(&vf_rss), ..Default::default() };
+//!     rxqs[q].receive(&*mem, f, &meta, &mut rx_ev);
+//!     if rx_ev.rx_written { /* raise the RX cause of that queue */ }
 //! }
 //! if ev.tx_completed { /* raise the TX cause of txq */ }
-//! if ev.rx_written { /* raise the RX cause of rxq */ }
 //! if let Some(m) = ev.mdd.take() { /* record, disable the VF */ }
 //! ```
 
@@ -35,16 +65,24 @@ use crate::mem::DmaFault;
 
 mod rss;
 mod rx;
+#[cfg(test)]
+mod testutil;
 mod tx;
 pub mod wire;
 
-pub use rss::{rss_hash, rss_input, rss_queue, toeplitz, RssState};
+pub use rss::{
+    rss_hash, rss_input, rss_queue, rx_queue_for, toeplitz, RssState, DEFAULT_HENA, RSS_KEY_LEN,
+    RSS_LUT_LEN,
+};
 pub use rx::{RxCorruption, RxDrop, RxMeta, RxOutcome, RxQueue, RxQueueCfg, RxStats};
 pub use tx::{TxFrames, TxQueue, TxQueueCfg, TxStats};
+pub use wire::{cast_of, Cast};
 
 /// What one call into the data path produced, for the caller to act on.
 ///
-/// The engines only set fields; the caller clears them (see [`DpEvents::clear`]).
+/// The engines only set fields; the caller clears them (see [`DpEvents::clear`]). The
+/// flags do not name a queue: use one `DpEvents` per queue call (or look right after
+/// each call) to know which queue's cause to raise.
 #[derive(Debug, Default)]
 pub struct DpEvents {
     /// A TX completion was made visible to the driver (DESC_DONE written into an RS
@@ -108,7 +146,11 @@ pub struct Mdd {
 
 impl fmt::Display for Mdd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MDD {:?} at descriptor {}: {}", self.kind, self.desc_index, self.detail)
+        write!(
+            f,
+            "MDD {:?} at descriptor {}: {}",
+            self.kind, self.desc_index, self.detail
+        )
     }
 }
 
@@ -126,7 +168,10 @@ pub enum DpViolation {
     BadConfig(&'static str),
     /// A checksum/TSO offload request whose offsets do not fit the packet; the packet
     /// is sent without that offload. The queue continues.
-    BadOffload { desc_index: u16, detail: &'static str },
+    BadOffload {
+        desc_index: u16,
+        detail: &'static str,
+    },
 }
 
 impl DpViolation {
@@ -140,15 +185,136 @@ impl fmt::Display for DpViolation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DpViolation::DmaFault { what, fault } => {
-                write!(f, "DMA fault on {what}: iova {:#x} len {}", fault.iova, fault.len)
+                write!(
+                    f,
+                    "DMA fault on {what}: iova {:#x} len {}",
+                    fault.iova, fault.len
+                )
             }
             DpViolation::TailOutOfRange { tail, ring_len } => {
                 write!(f, "tail {tail} out of range (ring_len {ring_len})")
             }
             DpViolation::BadConfig(s) => write!(f, "bad queue configuration: {s}"),
             DpViolation::BadOffload { desc_index, detail } => {
-                write!(f, "bad offload request at descriptor {desc_index}: {detail}")
+                write!(
+                    f,
+                    "bad offload request at descriptor {desc_index}: {detail}"
+                )
             }
         }
+    }
+}
+
+/// End to end through the engines: TX offloads produce frames the RX checksum
+/// verification accepts, through the VEB.
+#[cfg(test)]
+mod pipeline_tests {
+    use super::testutil::*;
+    use super::*;
+    use crate::veb::{Port, PortFilters, Veb};
+
+    #[test]
+    fn tx_offloads_verify_on_rx_through_the_veb() {
+        let mem = Mem::new();
+        let tring = mem.alloc(64 * 16, 128);
+        let rring = mem.alloc(64 * 32, 128);
+        let mut txq = TxQueue::new(TxQueueCfg {
+            ring_base: tring,
+            ring_len: 64,
+            headwb_addr: None,
+        });
+        let mut rxq = RxQueue::new(RxQueueCfg {
+            ring_base: rring,
+            ring_len: 64,
+            buf_size: 2048,
+            max_pkt_size: 1522,
+        });
+        txq.enable(true);
+        rxq.enable(true);
+        for i in 0..64u64 {
+            let b = mem.alloc(2048, 128);
+            mem.write(rring + i * 32, &b.to_le_bytes());
+        }
+        rxq.set_tail(63);
+
+        // A TSO packet (IPv4/TCP, 3000 payload bytes, MSS 1200) with a VLAN tag to
+        // insert, and a UDP packet with checksum offload; all sums left zero/garbage.
+        let mut tso = eth(MAC_B, MAC_A, 0x0800);
+        tso.extend(ipv4(6, 0, 77, 0x4000));
+        tso.extend(tcp(80, 8080, 1, 0x18));
+        tso.extend(payload(3000, 1));
+        let a = mem.buf(&tso);
+        mem.write(tring, &ctxd(true, 3000, 1200));
+        mem.write(
+            tring + 16,
+            &txd(
+                a,
+                EOP | RS | IL2TAG1 | IIPT_V4_CSUM | L4T_TCP,
+                (14, 20, 20),
+                tso.len() as u64,
+                42,
+            ),
+        );
+        let mut u = udp4_frame(100);
+        u[24] = 0xAB;
+        u[40] = 0xCD;
+        let b = mem.buf(&u);
+        mem.write(
+            tring + 32,
+            &txd(
+                b,
+                EOP | RS | IIPT_V4_CSUM | L4T_UDP,
+                (14, 20, 8),
+                u.len() as u64,
+                0,
+            ),
+        );
+        txq.set_tail(3);
+        let (mut out, mut ev) = (TxFrames::new(), DpEvents::default());
+        txq.process(mem.g(), &mut out, &mut ev);
+        assert_eq!(out.len(), 4);
+
+        let mut vf1 = PortFilters {
+            vf: 1,
+            unicast: vec![MAC_B],
+            spoofchk: true,
+            up: true,
+            ..Default::default()
+        };
+        vf1.vlans.push(42);
+        let vf0 = PortFilters {
+            vf: 0,
+            unicast: vec![MAC_A],
+            spoofchk: true,
+            up: true,
+            ..Default::default()
+        };
+        let ports = [vf0, vf1];
+        let mut veb = Veb::new();
+        let mut dst = Vec::new();
+        let meta = RxMeta {
+            vlan_strip: true,
+            ..Default::default()
+        };
+        for f in out.iter() {
+            veb.forward(Port::Vf(0), f, &ports, &mut dst).unwrap();
+            assert_eq!(dst, vec![Port::Vf(1)]);
+            assert!(matches!(
+                rxq.receive(mem.g(), f, &meta, &mut ev),
+                RxOutcome::Delivered { .. }
+            ));
+        }
+        for i in 0..4u64 {
+            let qw1 = mem.qw(rring + i * 32 + 8);
+            assert_eq!(qw1 & 0xB, 0xB, "DD|EOF|L3L4P on frame {i}");
+            assert_eq!(qw1 & (3 << 22), 0, "no IPE/L4E on frame {i}");
+            let tagged = i < 3;
+            assert_eq!(qw1 & 4 != 0, tagged, "L2TAG1P on frame {i}");
+            if tagged {
+                assert_eq!(mem.read(rring + i * 32 + 2, 2), vec![42, 0]);
+            }
+        }
+        assert_eq!(rxq.stats.csum_checked, 4);
+        assert!(ev.tx_completed && ev.rx_written);
     }
 }

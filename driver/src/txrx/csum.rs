@@ -1,0 +1,429 @@
+//! Offload bookkeeping: the FreeBSD flag values iflib hands us, the hardware PTYPE
+//! table, the receive checksum verdict and the transmit offload fields.
+
+use super::desc::*;
+
+// ---------------------------------------------------------------------------
+// FreeBSD ABI values (sys/sys/mbuf.h, sys/net/iflib.h, sys/net/ethernet.h, netinet/in.h)
+// ---------------------------------------------------------------------------
+
+/// sys/sys/mbuf.h `CSUM_IP 0x00000001`: IPv4 header checksum offload.
+pub const CSUM_IP: u32 = 0x0000_0001;
+/// sys/sys/mbuf.h `CSUM_IP_UDP 0x00000002` (= `CSUM_UDP`).
+pub const CSUM_IP_UDP: u32 = 0x0000_0002;
+/// sys/sys/mbuf.h `CSUM_IP_TCP 0x00000004` (= `CSUM_TCP`).
+pub const CSUM_IP_TCP: u32 = 0x0000_0004;
+/// sys/sys/mbuf.h `CSUM_IP_SCTP 0x00000008` (= `CSUM_SCTP`).
+pub const CSUM_IP_SCTP: u32 = 0x0000_0008;
+/// sys/sys/mbuf.h `CSUM_IP_TSO 0x00000010`.
+pub const CSUM_IP_TSO: u32 = 0x0000_0010;
+/// sys/sys/mbuf.h `CSUM_IP6_UDP 0x00000200` (= `CSUM_UDP_IPV6`).
+pub const CSUM_IP6_UDP: u32 = 0x0000_0200;
+/// sys/sys/mbuf.h `CSUM_IP6_TCP 0x00000400` (= `CSUM_TCP_IPV6`).
+pub const CSUM_IP6_TCP: u32 = 0x0000_0400;
+/// sys/sys/mbuf.h `CSUM_IP6_SCTP 0x00000800` (= `CSUM_SCTP_IPV6`).
+pub const CSUM_IP6_SCTP: u32 = 0x0000_0800;
+/// sys/sys/mbuf.h `CSUM_IP6_TSO 0x00001000`.
+pub const CSUM_IP6_TSO: u32 = 0x0000_1000;
+/// sys/sys/mbuf.h `CSUM_TSO (CSUM_IP_TSO|CSUM_IP6_TSO)`.
+pub const CSUM_TSO: u32 = CSUM_IP_TSO | CSUM_IP6_TSO;
+/// FreeBSD iavf_lib.h `CSUM_OFFLOAD` = `CSUM_OFFLOAD_IPV4 | CSUM_OFFLOAD_IPV6 | CSUM_TSO`:
+/// every transmit offload the VF advertises.
+pub const CSUM_OFFLOAD: u32 = CSUM_IP
+    | CSUM_IP_TCP
+    | CSUM_IP_UDP
+    | CSUM_IP_SCTP
+    | CSUM_IP6_TCP
+    | CSUM_IP6_UDP
+    | CSUM_IP6_SCTP
+    | CSUM_TSO;
+/// FreeBSD iavf_iflib.h `IAVF_CSUM_TCP`: flags that ask for TCP checksum insertion.
+pub const IAVF_CSUM_TCP: u32 = CSUM_IP_TCP | CSUM_IP_TSO | CSUM_IP6_TSO | CSUM_IP6_TCP;
+/// FreeBSD iavf_iflib.h `IAVF_CSUM_UDP`.
+pub const IAVF_CSUM_UDP: u32 = CSUM_IP_UDP | CSUM_IP6_UDP;
+/// FreeBSD iavf_iflib.h `IAVF_CSUM_SCTP`.
+pub const IAVF_CSUM_SCTP: u32 = CSUM_IP_SCTP | CSUM_IP6_SCTP;
+/// FreeBSD iavf_iflib.h `IAVF_CSUM_IPV4`: flags that ask for the IPv4 header checksum.
+pub const IAVF_CSUM_IPV4: u32 = CSUM_IP | CSUM_IP_TSO;
+
+/// sys/sys/mbuf.h `CSUM_L3_CALC 0x01000000`.
+pub const CSUM_L3_CALC: u32 = 0x0100_0000;
+/// sys/sys/mbuf.h `CSUM_L3_VALID 0x02000000`.
+pub const CSUM_L3_VALID: u32 = 0x0200_0000;
+/// sys/sys/mbuf.h `CSUM_L4_CALC 0x04000000`.
+pub const CSUM_L4_CALC: u32 = 0x0400_0000;
+/// sys/sys/mbuf.h `CSUM_L4_VALID 0x08000000`.
+pub const CSUM_L4_VALID: u32 = 0x0800_0000;
+
+/// sys/sys/mbuf.h `M_VLANTAG 0x00000080` (`ipi_mflags`, `iri_flags`).
+pub const M_VLANTAG: u8 = 0x80;
+
+/// sys/sys/mbuf.h `M_HASHTYPE_NONE 0`.
+pub const M_HASHTYPE_NONE: u8 = 0;
+/// sys/sys/mbuf.h `M_HASHTYPE_RSS_IPV4 = M_HASHTYPE_HASH(1)` (0x80 | 1).
+pub const M_HASHTYPE_RSS_IPV4: u8 = 0x81;
+/// sys/sys/mbuf.h `M_HASHTYPE_RSS_TCP_IPV4 = M_HASHTYPE_HASH(2)`.
+pub const M_HASHTYPE_RSS_TCP_IPV4: u8 = 0x82;
+/// sys/sys/mbuf.h `M_HASHTYPE_RSS_IPV6 = M_HASHTYPE_HASH(3)`.
+pub const M_HASHTYPE_RSS_IPV6: u8 = 0x83;
+/// sys/sys/mbuf.h `M_HASHTYPE_RSS_TCP_IPV6 = M_HASHTYPE_HASH(4)`.
+pub const M_HASHTYPE_RSS_TCP_IPV6: u8 = 0x84;
+/// sys/sys/mbuf.h `M_HASHTYPE_RSS_UDP_IPV4 = M_HASHTYPE_HASH(7)`.
+pub const M_HASHTYPE_RSS_UDP_IPV4: u8 = 0x87;
+/// sys/sys/mbuf.h `M_HASHTYPE_RSS_UDP_IPV6 = M_HASHTYPE_HASH(9)`.
+pub const M_HASHTYPE_RSS_UDP_IPV6: u8 = 0x89;
+/// sys/sys/mbuf.h `M_HASHTYPE_OPAQUE 63`: "ordering, not affinity".
+pub const M_HASHTYPE_OPAQUE: u8 = 63;
+
+/// sys/net/iflib.h `IPI_TX_INTR 0x1`: ask for a completion report for this packet.
+pub const IPI_TX_INTR: u16 = 0x1;
+/// sys/net/iflib.h `IPI_TX_IPV4 0x2`.
+pub const IPI_TX_IPV4: u16 = 0x2;
+/// sys/net/iflib.h `IPI_TX_IPV6 0x4`.
+pub const IPI_TX_IPV6: u16 = 0x4;
+
+/// sys/net/ethernet.h `ETHERTYPE_IP 0x0800`.
+pub const ETHERTYPE_IP: u16 = 0x0800;
+/// sys/net/ethernet.h `ETHERTYPE_IPV6 0x86dd`.
+pub const ETHERTYPE_IPV6: u16 = 0x86DD;
+/// netinet/in.h `IPPROTO_TCP 6`.
+pub const IPPROTO_TCP: u8 = 6;
+/// netinet/in.h `IPPROTO_UDP 17`.
+pub const IPPROTO_UDP: u8 = 17;
+/// netinet/in.h `IPPROTO_SCTP 132`.
+pub const IPPROTO_SCTP: u8 = 132;
+
+/// UDP header length in 4-byte words (`sizeof(struct udphdr) >> 2`).
+const UDP_HLEN_WORDS: u64 = 8 >> 2;
+/// SCTP common header length in 4-byte words (`sizeof(struct sctphdr) >> 2`).
+const SCTP_HLEN_WORDS: u64 = 12 >> 2;
+
+// ---------------------------------------------------------------------------
+// Transmit offload fields
+// ---------------------------------------------------------------------------
+
+/// CMD (IIPT, L4T) and OFFSET (MACLEN, IPLEN, L4LEN) bits of a data descriptor's QW1
+/// for the requested checksum offloads, following FreeBSD `iavf_tx_setup_offload`:
+/// IIPT from the EtherType (IPv4 with header checksum only when asked), MACLEN/IPLEN
+/// always, L4T/L4LEN only for TCP/UDP/SCTP with the matching flag.
+///
+/// Called only when `csum_flags & CSUM_OFFLOAD != 0`. Fields are masked to their widths
+/// so a bogus header length cannot spill into BUF_SZ.
+#[inline(always)]
+pub fn tx_offload_bits(
+    csum_flags: u32,
+    etype: u16,
+    ipproto: u8,
+    ehdrlen: u8,
+    ip_hlen: u8,
+    tcp_hlen: u8,
+) -> u64 {
+    let iipt = match etype {
+        ETHERTYPE_IP => {
+            if csum_flags & IAVF_CSUM_IPV4 != 0 {
+                TXD_CMD_IIPT_IPV4_CSUM
+            } else {
+                TXD_CMD_IIPT_IPV4
+            }
+        }
+        ETHERTYPE_IPV6 => TXD_CMD_IIPT_IPV6,
+        _ => 0,
+    };
+    let lens = ((u64::from(ehdrlen >> 1) & TXD_MACLEN_MASK) << TXD_MACLEN_SHIFT)
+        | ((u64::from(ip_hlen >> 2) & TXD_IPLEN_MASK) << TXD_IPLEN_SHIFT);
+    let l4 = match ipproto {
+        IPPROTO_TCP if csum_flags & IAVF_CSUM_TCP != 0 => {
+            TXD_CMD_L4T_TCP | ((u64::from(tcp_hlen >> 2) & TXD_L4LEN_MASK) << TXD_L4LEN_SHIFT)
+        }
+        IPPROTO_UDP if csum_flags & IAVF_CSUM_UDP != 0 => {
+            TXD_CMD_L4T_UDP | (UDP_HLEN_WORDS << TXD_L4LEN_SHIFT)
+        }
+        IPPROTO_SCTP if csum_flags & IAVF_CSUM_SCTP != 0 => {
+            TXD_CMD_L4T_SCTP | (SCTP_HLEN_WORDS << TXD_L4LEN_SHIFT)
+        }
+        _ => 0,
+    };
+    iipt | lens | l4
+}
+
+// ---------------------------------------------------------------------------
+// PTYPE table (hw-contract 6.6; iavf_common.c `iavf_ptype_lookup[]`)
+// ---------------------------------------------------------------------------
+
+// PTYPE class bits. The low nibble is, shifted left by 24, exactly the
+// `CSUM_L3_CALC | CSUM_L3_VALID | CSUM_L4_CALC | CSUM_L4_VALID` a good frame of this type
+// earns, so the receive path turns a table entry into flags with one shift.
+
+/// Outer header is IP (not L2-only, not unused): an L3 verdict is possible
+/// (`CSUM_L3_CALC | CSUM_L3_VALID` >> 24).
+pub const PT_IP: u8 = 0x03;
+/// Plain (not tunnelled), unfragmented TCP/UDP/SCTP: the hardware's L4 verdict is about
+/// the header the stack will check (`CSUM_L4_CALC | CSUM_L4_VALID` >> 24).
+pub const PT_L4: u8 = 0x0C;
+/// Outer IP is IPv6 (0x10: shifted left by 11 it lands on IPV6EXADD, status bit 15).
+pub const PT_IPV6: u8 = 0x10;
+static_assertions::const_assert_eq!((PT_IPV6 as u64) << 11, RXD_IPV6EXADD);
+/// Tunnelled (IP-in-IP, GRE/NAT ...).
+pub const PT_TUNNEL: u8 = 0x20;
+
+/// What the receive path needs to know about one PTYPE.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ptype {
+    /// `PT_*` bits.
+    pub class: u8,
+    /// `M_HASHTYPE_*` for an RSS-hashed frame of this type.
+    pub hash: u8,
+}
+
+const PT_UNKNOWN: Ptype = Ptype {
+    class: 0,
+    hash: M_HASHTYPE_OPAQUE,
+};
+
+#[derive(Clone, Copy)]
+enum Inner {
+    None,
+    Udp,
+    Tcp,
+    Sctp,
+    Icmp,
+    Unused,
+}
+
+/// Inner protocol at offset `k` (0..7) of a 7-entry IP group: frag, none, UDP, unused,
+/// TCP, SCTP, ICMP (iavf_ptype_lookup: e.g. 22..28 for plain IPv4).
+const fn group_inner(k: u8) -> (Inner, bool) {
+    match k {
+        0 => (Inner::None, true),
+        1 => (Inner::None, false),
+        2 => (Inner::Udp, false),
+        4 => (Inner::Tcp, false),
+        5 => (Inner::Sctp, false),
+        6 => (Inner::Icmp, false),
+        _ => (Inner::Unused, false),
+    }
+}
+
+/// Decode one PTYPE. Layout of each outer-IP block (IPv4 = 22..=87, IPv6 = 88..=153,
+/// offsets relative to the block start): 0..=6 plain; 7..=13 IP→IPv4; 14..=20 IP→IPv6;
+/// 21 GRE/NAT; 22..=28 GRE→IPv4; 29..=35 GRE→IPv6; 36 GRE→MAC; 37..=43 GRE→MAC→IPv4;
+/// 44..=50 GRE→MAC→IPv6; 51 GRE→MAC/VLAN; 52..=58 → IPv4; 59..=65 → IPv6.
+/// Everything else (0..=21 L2 types, unused entries, 154..=255) carries no IP verdict.
+const fn decode(p: u8) -> Ptype {
+    let (outer, base) = if p >= 22 && p <= 87 {
+        (PT_IP, 22u8)
+    } else if p >= 88 && p <= 153 {
+        (PT_IP | PT_IPV6, 88u8)
+    } else {
+        return PT_UNKNOWN;
+    };
+    let rel = p - base;
+    let (tunnel, inner, frag) = match rel {
+        0..=6 => {
+            let (i, f) = group_inner(rel);
+            (false, i, f)
+        }
+        21 | 36 | 51 => (true, Inner::None, false),
+        7..=20 => {
+            let (i, f) = group_inner((rel - 7) % 7);
+            (true, i, f)
+        }
+        22..=35 => {
+            let (i, f) = group_inner((rel - 22) % 7);
+            (true, i, f)
+        }
+        37..=50 => {
+            let (i, f) = group_inner((rel - 37) % 7);
+            (true, i, f)
+        }
+        _ => {
+            let (i, f) = group_inner((rel - 52) % 7);
+            (true, i, f)
+        }
+    };
+    let v6 = outer & PT_IPV6 != 0;
+    // Hash type as FreeBSD `iavf_ptype_to_hash`: outer IP version + innermost protocol.
+    let hash = match inner {
+        Inner::Unused => return PT_UNKNOWN,
+        Inner::Tcp => {
+            if v6 {
+                M_HASHTYPE_RSS_TCP_IPV6
+            } else {
+                M_HASHTYPE_RSS_TCP_IPV4
+            }
+        }
+        Inner::Udp => {
+            if v6 {
+                M_HASHTYPE_RSS_UDP_IPV6
+            } else {
+                M_HASHTYPE_RSS_UDP_IPV4
+            }
+        }
+        Inner::None | Inner::Sctp | Inner::Icmp => {
+            if v6 {
+                M_HASHTYPE_RSS_IPV6
+            } else {
+                M_HASHTYPE_RSS_IPV4
+            }
+        }
+    };
+    let l4 = matches!(inner, Inner::Tcp | Inner::Udp | Inner::Sctp) && !frag && !tunnel;
+    let class = outer | if l4 { PT_L4 } else { 0 } | if tunnel { PT_TUNNEL } else { 0 };
+    Ptype { class, hash }
+}
+
+const fn build_table() -> [Ptype; 256] {
+    let mut t = [PT_UNKNOWN; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = decode(i as u8);
+        i += 1;
+    }
+    t
+}
+
+/// The 256-entry PTYPE table, indexed by the 8-bit PTYPE (no bounds check possible).
+pub static PTYPES: [Ptype; 256] = build_table();
+
+// ---------------------------------------------------------------------------
+// Receive checksum verdict
+// ---------------------------------------------------------------------------
+
+/// The `iri_csum_flags` for a frame, from its EOF descriptor's QW1 and PTYPE class,
+/// and whether the hardware found a checksum bad.
+///
+/// FreeBSD `iavf_rx_checksum` (hw-contract 6.7) with two deliberate tightenings:
+/// * no verdict at all unless the PTYPE says the outer header is IP (FreeBSD reports
+///   L3/L4 valid for any frame with L3L4P, whatever the PTYPE), and no L4 verdict
+///   unless it is plain, unfragmented TCP/UDP/SCTP: a "valid" L4 flag on an IP
+///   fragment or a tunnel would make the stack skip a checksum the hardware never
+///   checked;
+/// * PPRS (parser error) means no verdict, as Linux `iavf_rx_csum` does.
+///
+/// Steps, as FreeBSD: no L3L4P → nothing; IPv6 with IPV6EXADD → nothing; L3_CALC;
+/// IPE (or EIPE) → stop (bad); L3_VALID | L4_CALC; L4E → stop (bad); L4_VALID.
+/// `csum_data` is 0xffff exactly when L4_VALID is set.
+#[inline(always)]
+pub fn rx_csum_flags(qw1: u64, class: u8) -> (u32, bool) {
+    let good = u32::from(class & (PT_IP | PT_L4)) << 24;
+    // No verdict: L3L4P clear, PPRS set, or IPv6 (PT_IPV6 = 0x10, << 11 = bit 15) with
+    // IPV6EXADD (bit 15).
+    let check = RXD_L3L4P | RXD_PPRS | (u64::from(class & PT_IPV6) << 11);
+    if qw1 & check != RXD_L3L4P {
+        return (0, false);
+    }
+    if qw1 & (RXD_IPE | RXD_EIPE | RXD_L4E) == 0 {
+        return (good, false);
+    }
+    let f = if qw1 & (RXD_IPE | RXD_EIPE) != 0 {
+        good & CSUM_L3_CALC
+    } else {
+        good & !CSUM_L4_VALID
+    };
+    (f, f != good)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Unused PTYPEs, written from hw-contract 6.6 / iavf_ptype_lookup.
+    const UNUSED: [u8; 24] = [
+        0, 4, 5, 8, 9, 25, 32, 39, 47, 54, 62, 69, 77, 84, 91, 98, 105, 113, 120, 128, 135, 143,
+        150, 154,
+    ];
+
+    #[test]
+    fn ptype_table_fixture() {
+        let cases: [(u8, u8, u8); 22] = [
+            // (ptype, class, hash)
+            (1, 0, M_HASHTYPE_OPAQUE),        // L2
+            (11, 0, M_HASHTYPE_OPAQUE),       // ARP
+            (22, PT_IP, M_HASHTYPE_RSS_IPV4), // IPv4 frag
+            (23, PT_IP, M_HASHTYPE_RSS_IPV4),
+            (24, PT_IP | PT_L4, M_HASHTYPE_RSS_UDP_IPV4),
+            (26, PT_IP | PT_L4, M_HASHTYPE_RSS_TCP_IPV4),
+            (27, PT_IP | PT_L4, M_HASHTYPE_RSS_IPV4), // SCTP: 2-tuple hash type
+            (28, PT_IP, M_HASHTYPE_RSS_IPV4),         // ICMP
+            (33, PT_IP | PT_TUNNEL, M_HASHTYPE_RSS_TCP_IPV4), // IPv4→IPv4 TCP
+            (40, PT_IP | PT_TUNNEL, M_HASHTYPE_RSS_TCP_IPV4), // IPv4→IPv6 TCP
+            (43, PT_IP | PT_TUNNEL, M_HASHTYPE_RSS_IPV4), // IPv4→GRE
+            (58, PT_IP | PT_TUNNEL, M_HASHTYPE_RSS_IPV4), // IPv4→GRE→MAC
+            (87, PT_IP | PT_TUNNEL, M_HASHTYPE_RSS_IPV4), // ...→IPv6 ICMP
+            (88, PT_IP | PT_IPV6, M_HASHTYPE_RSS_IPV6), // IPv6 frag
+            (89, PT_IP | PT_IPV6, M_HASHTYPE_RSS_IPV6),
+            (90, PT_IP | PT_IPV6 | PT_L4, M_HASHTYPE_RSS_UDP_IPV6),
+            (92, PT_IP | PT_IPV6 | PT_L4, M_HASHTYPE_RSS_TCP_IPV6),
+            (93, PT_IP | PT_IPV6 | PT_L4, M_HASHTYPE_RSS_IPV6),
+            (94, PT_IP | PT_IPV6, M_HASHTYPE_RSS_IPV6),
+            (97, PT_IP | PT_IPV6 | PT_TUNNEL, M_HASHTYPE_RSS_UDP_IPV6), // IPv6→IPv4 UDP
+            (139, PT_IP | PT_IPV6 | PT_TUNNEL, M_HASHTYPE_RSS_IPV6),    // GRE→MAC/VLAN
+            (153, PT_IP | PT_IPV6 | PT_TUNNEL, M_HASHTYPE_RSS_IPV6),
+        ];
+        for (p, class, hash) in cases {
+            assert_eq!(PTYPES[p as usize], Ptype { class, hash }, "ptype {p}");
+        }
+    }
+
+    #[test]
+    fn ptype_unused_entries_carry_nothing() {
+        for p in UNUSED {
+            assert_eq!(PTYPES[p as usize], PT_UNKNOWN, "ptype {p}");
+        }
+        for (p, pt) in PTYPES.iter().enumerate().skip(154) {
+            assert_eq!(*pt, PT_UNKNOWN, "ptype {p}");
+        }
+        // Every IP-range entry not in UNUSED is IP.
+        for p in 22u8..=153 {
+            if !UNUSED.contains(&p) {
+                assert_ne!(PTYPES[p as usize].class & PT_IP, 0, "ptype {p}");
+            }
+        }
+    }
+
+    #[test]
+    fn tx_offload_fields() {
+        // IPv4/TCP, 14-byte L2, 20-byte IP, 32-byte TCP:
+        // IIPT=3 (0x60<<4), L4T=TCP (0x100<<4), MACLEN 7 @16, IPLEN 5 @23, L4LEN 8 @30.
+        let v = tx_offload_bits(CSUM_IP | CSUM_IP_TCP, ETHERTYPE_IP, IPPROTO_TCP, 14, 20, 32);
+        assert_eq!(v, 0x600 | 0x1000 | (7 << 16) | (5 << 23) | (8u64 << 30));
+        // IPv4 without CSUM_IP: IIPT=2.
+        let v = tx_offload_bits(CSUM_IP_UDP, ETHERTYPE_IP, IPPROTO_UDP, 14, 20, 0);
+        assert_eq!(v, 0x400 | 0x3000 | (7 << 16) | (5 << 23) | (2u64 << 30));
+        // A flag for another protocol leaves L4T at 0.
+        let v = tx_offload_bits(CSUM_IP_UDP, ETHERTYPE_IP, IPPROTO_TCP, 14, 20, 20);
+        assert_eq!(v, 0x400 | (7 << 16) | (5 << 23));
+        // Oversized TCP header length is masked to 4 bits, never into BUF_SZ.
+        let v = tx_offload_bits(CSUM_IP6_TCP, ETHERTYPE_IPV6, IPPROTO_TCP, 14, 40, 255);
+        assert_eq!(v >> 34, 0);
+    }
+
+    #[test]
+    fn rx_csum_decisions() {
+        let ok = RXD_DD | RXD_EOF | RXD_L3L4P;
+        let tcp4 = PTYPES[26].class;
+        let all = CSUM_L3_CALC | CSUM_L3_VALID | CSUM_L4_CALC | CSUM_L4_VALID;
+        assert_eq!(rx_csum_flags(ok, tcp4), (all, false));
+        assert_eq!(rx_csum_flags(RXD_DD | RXD_EOF, tcp4), (0, false));
+        assert_eq!(rx_csum_flags(ok | RXD_IPE, tcp4), (CSUM_L3_CALC, true));
+        assert_eq!(rx_csum_flags(ok | RXD_EIPE, tcp4), (CSUM_L3_CALC, true));
+        assert_eq!(
+            rx_csum_flags(ok | RXD_L4E, tcp4),
+            (CSUM_L3_CALC | CSUM_L3_VALID | CSUM_L4_CALC, true)
+        );
+        assert_eq!(rx_csum_flags(ok | RXD_PPRS, tcp4), (0, false));
+        // IPv6 with extension headers: no verdict; IPV6EXADD on IPv4 is ignored.
+        assert_eq!(
+            rx_csum_flags(ok | RXD_IPV6EXADD, PTYPES[92].class),
+            (0, false)
+        );
+        assert_eq!(rx_csum_flags(ok | RXD_IPV6EXADD, tcp4), (all, false));
+        assert_eq!(rx_csum_flags(ok, PTYPES[92].class), (all, false));
+        // Fragment: L3 only, and an L4 error there is no verdict on L4. L2: nothing.
+        let l3 = CSUM_L3_CALC | CSUM_L3_VALID;
+        assert_eq!(rx_csum_flags(ok, PTYPES[22].class), (l3, false));
+        assert_eq!(rx_csum_flags(ok | RXD_L4E, PTYPES[22].class), (l3, false));
+        assert_eq!(rx_csum_flags(ok, PTYPES[1].class), (0, false));
+        assert_eq!(rx_csum_flags(ok | RXD_IPE, PTYPES[1].class), (0, false));
+    }
+}

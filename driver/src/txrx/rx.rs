@@ -1,0 +1,316 @@
+//! Receive ring: iflib's `rxd_available`, `rxd_pkt_get`, `rxd_refill` and `rxd_flush`.
+//!
+//! iflib owns the buffers; the ring only holds their bus addresses (read format) until
+//! the hardware writes a frame back (32-byte write-back format, hw-contract 6.5). A
+//! frame spans one or more descriptors, each with DD; the last has EOF, and only the
+//! EOF descriptor's status, errors, PTYPE, RSS hash and VLAN tag are meaningful.
+//!
+//! # Errors and iflib
+//! FreeBSD 14's `iflib_rxeof` treats **any** non-zero return from `rxd_pkt_get` the same
+//! way: it does not advance its consumer index, sets `IFC_DO_RESET` and schedules the
+//! admin task, which stops and reinitialises the interface (`iflib_stop` zeroes every
+//! descriptor ring, `IFDI_INIT` reprograms the queues, the free lists are refilled).
+//! FreeBSD iavf returns `EBADMSG` for a frame with RXE and so resets on it; this code
+//! does the same for every untrusted-value violation (RXE, OVERSIZE, a buffer length
+//! above the buffer size, a zero or over-64 KiB frame, more than 5 descriptors, a
+//! descriptor without DD). There is no cheaper way to drop a frame through iflib: a
+//! "successful" frame whose fragments all have length 0 is recycled by
+//! `assemble_segments`, but it leaks the mbuf header and trips `MPASS(iri_len != 0)`.
+//!
+//! On such an error the descriptors already read are cleared (so a stale DD can never
+//! be taken for a new frame), the descriptor without DD is not touched (the hardware may
+//! still own it), nothing past the frame is read, and `desc_err` counts it.
+
+use super::csum::*;
+use super::desc::*;
+use super::{errno, qrx_tail1, ring_size_ok, QueueCounters, RingError, MAX_QUEUES};
+use crate::os::{Bar0, DmaRegion};
+
+/// One buffer of a received frame; the same layout as iflib's `struct if_rxd_frag`
+/// (`uint8_t irf_flid; qidx_t irf_idx; uint16_t irf_len;`, 6 bytes, align 2), so `ffi/`
+/// can hand iflib's `iri_frags` array over as `&mut [RxFrag]`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RxFrag {
+    /// Free list id (iavf has one: always 0).
+    pub flid: u8,
+    /// Ring slot, which is also the free-list slot.
+    pub idx: u16,
+    /// Bytes in this buffer (LENGTH_PBUF).
+    pub len: u16,
+}
+
+static_assertions::assert_eq_size!(RxFrag, [u8; 6]);
+static_assertions::const_assert_eq!(core::mem::align_of::<RxFrag>(), 2);
+
+/// One frame to collect: the fields of iflib's `struct if_rxd_info`. iflib fills
+/// `qsidx`, `cidx` and `frags`; the ring fills the rest (all of it, on success).
+#[derive(Debug)]
+pub struct RxPkt<'a> {
+    /// `iri_cidx`: first descriptor of the frame.
+    pub cidx: u16,
+    /// `iri_frags`: at least [`RX_MAX_FRAGS`] (5) entries.
+    pub frags: &'a mut [RxFrag],
+    /// `iri_nfrags` (output).
+    pub nfrags: u8,
+    /// `iri_len` (output): frame length (FCS stripped).
+    pub len: u16,
+    /// `iri_vtag` (output): stripped VLAN TCI when `flags & M_VLANTAG`.
+    pub vtag: u16,
+    /// `iri_flags` (output): `M_VLANTAG` or 0.
+    pub flags: u8,
+    /// `iri_flowid` (output): RSS hash (0 when the hardware did not hash the frame).
+    pub flowid: u32,
+    /// `iri_rsstype` (output): `M_HASHTYPE_*`.
+    pub rsstype: u8,
+    /// `iri_csum_flags` (output): `CSUM_L3_CALC | CSUM_L3_VALID | CSUM_L4_CALC | CSUM_L4_VALID`.
+    pub csum_flags: u32,
+    /// `iri_csum_data` (output): 0xffff when L4 is valid.
+    pub csum_data: u32,
+    /// `iri_qsidx`: RX queue (selects the ring; not used by the ring itself).
+    pub qsidx: u16,
+}
+
+/// Why a frame was refused (each counted in `desc_err`; iflib resets the interface).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RxError {
+    /// A descriptor of the frame does not have DD (iflib called us past what
+    /// `available` reported, or the device rewrote the descriptor).
+    NotDone,
+    /// No EOF within 5 descriptors.
+    TooManyFrags,
+    /// LENGTH_PBUF above the buffer size, or a frame of 0 or more than 65535 bytes.
+    BadLength,
+    /// The EOF descriptor has RXE (MAC error) or OVERSIZE.
+    FrameError,
+    /// `frags` has fewer than 5 entries (a caller bug; nothing was read).
+    NoFragSpace,
+}
+
+impl RxError {
+    /// The errno FreeBSD iavf returns (`EBADMSG`); iflib only tests for non-zero.
+    pub fn errno(self) -> i32 {
+        errno::EBADMSG
+    }
+}
+
+/// Default buffer size until [`RxRing::set_buf_size`] is called: the smallest cluster
+/// iflib uses (`MCLBYTES` = 2048), so an unconfigured ring refuses rather than accepts
+/// lengths that might not fit.
+pub const RX_DEFAULT_BUF: u16 = 2048;
+
+/// One RX queue.
+pub struct RxRing<D: DmaRegion> {
+    ring: D,
+    /// `nrxd - 1`.
+    mask: u16,
+    qid: u16,
+    buf_size: u16,
+    /// 0xFF with RXCSUM on, 0 with it off (masks the PTYPE class: no verdict).
+    csum_class_mask: u8,
+    pub counters: QueueCounters,
+}
+
+impl<D: DmaRegion> RxRing<D> {
+    /// A ring of `nrxd` 32-byte descriptors in `ring`.
+    pub fn new(ring: D, nrxd: u16, qid: u16) -> Result<Self, RingError> {
+        if !ring_size_ok(nrxd) {
+            return Err(RingError::BadSize);
+        }
+        if qid >= MAX_QUEUES {
+            return Err(RingError::BadQueue);
+        }
+        if ring.len() < usize::from(nrxd) * RX_DESC_SIZE {
+            return Err(RingError::RegionTooSmall);
+        }
+        Ok(RxRing {
+            ring,
+            mask: nrxd - 1,
+            qid,
+            buf_size: RX_DEFAULT_BUF,
+            csum_class_mask: 0xFF,
+            counters: QueueCounters::default(),
+        })
+    }
+
+    /// Zero every descriptor (DD = 0 everywhere). iflib then refills and flushes.
+    pub fn init(&mut self) {
+        self.ring
+            .zero(0, (usize::from(self.mask) + 1) * RX_DESC_SIZE);
+    }
+
+    /// The receive buffer size (`iflib_get_rx_mbuf_sz`, the `databuffer_size` told to
+    /// the PF): a descriptor claiming more bytes than this is refused. Values above the
+    /// 14-bit LENGTH_PBUF field are clamped to it.
+    pub fn set_buf_size(&mut self, size: u16) {
+        self.buf_size = size.min(RXD_PBUF_MASK as u16);
+    }
+
+    /// Report checksum verdicts (`IFCAP_RXCSUM`/`IFCAP_RXCSUM_IPV6` enabled); on by default.
+    pub fn set_rx_csum(&mut self, on: bool) {
+        self.csum_class_mask = if on { 0xFF } else { 0 };
+    }
+
+    /// Number of descriptors.
+    pub fn nrxd(&self) -> u16 {
+        self.mask.wrapping_add(1)
+    }
+    /// VF-relative queue index.
+    pub fn qid(&self) -> u16 {
+        self.qid
+    }
+    /// Buffer size in force.
+    pub fn buf_size(&self) -> u16 {
+        self.buf_size
+    }
+    /// Bus address of the ring (`virtchnl_rxq_info.dma_ring_addr`).
+    pub fn ring_paddr(&self) -> u64 {
+        self.ring.paddr()
+    }
+    /// The DMA region.
+    pub fn region(&self) -> &D {
+        &self.ring
+    }
+
+    /// iflib `rxd_available`: complete frames (EOF seen) ready from `idx`, at most
+    /// `budget`. Walks while DD is set and never more than `nrxd - 1` descriptors (iflib
+    /// keeps one slot empty, so a longer run of DD is device garbage; FreeBSD's loop
+    /// bounds the frame count instead and would spin on a ring of DD without EOF).
+    /// Unlike FreeBSD (which can answer `budget + 1`) the answer never exceeds `budget`.
+    #[inline]
+    pub fn available(&self, idx: u16, budget: u16) -> u16 {
+        if budget == 0 {
+            return 0;
+        }
+        // Walk by byte offset of QW1: (off + 32) & off_mask steps to the next
+        // descriptor, wrapping at the end of the ring.
+        let off_mask = usize::from(self.mask) << 5;
+        let mut off = ((usize::from(idx) << 5) & off_mask) + RXD_QW1;
+        let mut pkts: u16 = 0;
+        for _ in 0..self.mask {
+            let q1 = self.ring.rd_u64(off);
+            if q1 & RXD_DD == 0 {
+                break;
+            }
+            pkts += ((q1 & RXD_EOF) >> 1) as u16;
+            if pkts >= budget {
+                break;
+            }
+            off = ((off + 32) & off_mask) + RXD_QW1;
+        }
+        pkts
+    }
+
+    /// iflib `rxd_pkt_get`: collect the frame starting at `ri.cidx` (see the module
+    /// comment for errors). Clears each descriptor's status qword as it goes.
+    #[inline]
+    pub fn pkt_get(&mut self, ri: &mut RxPkt<'_>) -> Result<(), RxError> {
+        let frags: &mut [RxFrag; RX_MAX_FRAGS] = match ri
+            .frags
+            .get_mut(..RX_MAX_FRAGS)
+            .and_then(|s| s.try_into().ok())
+        {
+            Some(f) => f,
+            None => return Err(self.bad(RxError::NoFragSpace)),
+        };
+        let mask = self.mask;
+        let buf = u64::from(self.buf_size);
+        let mut cidx = ri.cidx & mask;
+        let mut total: u32 = 0;
+        let mut eof = None;
+        for (n, frag) in frags.iter_mut().enumerate() {
+            let off = usize::from(cidx) << 5;
+            let q1 = self.ring.rd_u64(off + RXD_QW1);
+            if q1 & RXD_DD == 0 {
+                return Err(self.bad(RxError::NotDone));
+            }
+            self.ring.wr_u64(off + RXD_QW1, 0);
+            let plen = (q1 >> RXD_PBUF_SHIFT) & RXD_PBUF_MASK;
+            if plen > buf {
+                return Err(self.bad(RxError::BadLength));
+            }
+            *frag = RxFrag {
+                flid: 0,
+                idx: cidx,
+                len: plen as u16,
+            };
+            total += plen as u32;
+            if q1 & RXD_EOF != 0 {
+                eof = Some((n, q1, off));
+                break;
+            }
+            cidx = cidx.wrapping_add(1) & mask;
+        }
+        let (n, q1, off) = match eof {
+            Some(e) => e,
+            None => return Err(self.bad(RxError::TooManyFrags)),
+        };
+        if q1 & (RXD_RXE | RXD_OVERSIZE) != 0 {
+            return Err(self.bad(RxError::FrameError));
+        }
+        if total == 0 || total > u32::from(u16::MAX) {
+            return Err(self.bad(RxError::BadLength));
+        }
+        let q0 = self.ring.rd_u64(off);
+        ri.nfrags = n as u8 + 1;
+        ri.len = total as u16;
+        if q1 & RXD_L2TAG1P != 0 {
+            ri.vtag = (q0 >> 16) as u16;
+            ri.flags = M_VLANTAG;
+        } else {
+            ri.vtag = 0;
+            ri.flags = 0;
+        }
+        let pt = PTYPES[(q1 >> RXD_PTYPE_SHIFT) as u8 as usize];
+        if (q1 >> RXD_FLTSTAT_SHIFT) & RXD_FLTSTAT_MASK == RXD_FLTSTAT_RSS {
+            ri.flowid = (q0 >> 32) as u32;
+            ri.rsstype = pt.hash;
+        } else {
+            ri.flowid = 0;
+            ri.rsstype = M_HASHTYPE_OPAQUE;
+        }
+        // With RXCSUM off the class is masked to 0: no verdict, without a branch.
+        let (f, bad) = rx_csum_flags(q1, pt.class & self.csum_class_mask);
+        ri.csum_flags = f;
+        ri.csum_data = if f & CSUM_L4_VALID != 0 { 0xffff } else { 0 };
+        let c = &mut self.counters;
+        if bad {
+            c.csum_err = c.csum_err.wrapping_add(1);
+        }
+        c.packets = c.packets.wrapping_add(1);
+        c.bytes = c.bytes.wrapping_add(u64::from(total));
+        Ok(())
+    }
+
+    #[cold]
+    fn bad(&mut self, e: RxError) -> RxError {
+        self.counters.desc_err = self.counters.desc_err.wrapping_add(1);
+        e
+    }
+
+    /// iflib `rxd_refill`: post `count` buffers, `paddrs[k]` at slot `pidx + k`
+    /// (wrapping); `count` is clamped to `paddrs.len()`. Only `pkt_addr` is written, as
+    /// FreeBSD does: `hdr_addr`/status is already 0 in every slot iflib can refill
+    /// (`init` zeroes the ring, `pkt_get` clears each descriptor it hands over, and after
+    /// a refused frame iflib reinitialises the interface, which runs `init`), so DD reads
+    /// 0 until the hardware writes the slot back.
+    #[inline]
+    pub fn refill(&mut self, pidx: u16, paddrs: &[u64], count: u16) {
+        let off_mask = usize::from(self.mask) << 5;
+        let n = usize::from(count).min(paddrs.len());
+        let mut off = (usize::from(pidx) << 5) & off_mask;
+        for &pa in paddrs.iter().take(n) {
+            self.ring.wr_u64(off, pa);
+            off = (off + 32) & off_mask;
+        }
+    }
+
+    /// iflib `rxd_flush`: `QRX_TAIL1(q) = pidx`, the slot iflib will fill next.
+    #[inline]
+    pub fn flush<B: Bar0>(&self, bar: &B, pidx: u16) {
+        bar.wr32(qrx_tail1(self.qid), u32::from(pidx & self.mask));
+    }
+}
+
+#[cfg(test)]
+mod tests;

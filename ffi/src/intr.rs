@@ -1,0 +1,177 @@
+//! Interrupt filters and the ravf admin task.
+//!
+//! * `ravf_msix_adminq` (vector 0, filter context): acknowledge through
+//!   `ravf::irq::admin_intr` (BAR0 only, no lock) and enqueue the admin task.
+//! * `ravf_msix_que` (queue vectors): count, and let iflib schedule its RX/TX tasks
+//!   while the queues run.
+//! * `ravf_admin_task` (the "ravf_vc" taskqueue, sleepable, no iflib lock): run the
+//!   mailbox engine (`Vf::admin_task`, or `Vf::timer` when `ifdi_timer` asked) under
+//!   the control lock and turn its report into iflib calls.
+
+use core::ffi::{c_int, c_void};
+use core::sync::atomic::Ordering;
+
+use ravf::os::Level;
+use ravf::{AdminReport, Link};
+use ravf_sys::*;
+
+use crate::kpi;
+use crate::lock::CtlGuard;
+use crate::osdep::log_dev;
+use crate::state::{Ctl, RavfState, RxQ};
+
+/// The admin (vector 0) interrupt filter. `arg` is the `RavfState`.
+///
+/// # Safety
+/// `arg` is the pointer msix_intr_assign registered: a live `RavfState` (the IRQ is
+/// freed in detach before the state).
+#[no_mangle]
+pub unsafe extern "C" fn ravf_msix_adminq(arg: *mut c_void) -> c_int {
+    if arg.is_null() {
+        return FILTER_STRAY;
+    }
+    // SAFETY: caller contract; shared reference, atomics and BAR0 only.
+    let st = unsafe { &*arg.cast::<RavfState>() };
+    st.admin_irqs.fetch_add(1, Ordering::Relaxed);
+    if !st.initialized.load(Ordering::Acquire) {
+        return FILTER_HANDLED;
+    }
+    let r = ravf::irq::admin_intr(&st.bar);
+    if r.schedule && !st.admin_tq.is_null() {
+        // SAFETY: admin_tq is a live fast taskqueue handle (freed in detach after
+        // this IRQ); enqueue is filter-safe on a fast taskqueue.
+        unsafe { kpi::ravf_kpi_admin_task_enqueue(st.admin_tq) };
+    }
+    FILTER_HANDLED
+}
+
+/// A queue vector's filter. `arg` is the `RxQ`. iflib's fast handler then checks
+/// for RX/TX work itself and schedules the queue tasks.
+///
+/// # Safety
+/// `arg` is the `RxQ` pointer msix_intr_assign registered (inside a live
+/// `RavfState`; the IRQ is freed in detach before the state).
+#[no_mangle]
+pub unsafe extern "C" fn ravf_msix_que(arg: *mut c_void) -> c_int {
+    if arg.is_null() {
+        return FILTER_STRAY;
+    }
+    // SAFETY: caller contract; shared reference, atomics only.
+    let q = unsafe { &*arg.cast::<RxQ>() };
+    q.irqs.fetch_add(1, Ordering::Relaxed);
+    // SAFETY: `owner` points to the RavfState containing `q` (set before the IRQ
+    // was registered; the state does not move: it is boxed).
+    let st = unsafe { &*q.owner };
+    if !st.running.load(Ordering::Acquire) {
+        return FILTER_HANDLED;
+    }
+    FILTER_SCHEDULE_THREAD
+}
+
+/// The admin taskqueue's work function (called by the C task trampoline, or by the
+/// test harness's scheduler). `arg` is the `RavfState`.
+///
+/// # Safety
+/// `arg` is the pointer given to `ravf_kpi_admin_task_init`: a live `RavfState` (the
+/// taskqueue is drained and freed in detach before the state).
+#[no_mangle]
+pub unsafe extern "C" fn ravf_admin_task(arg: *mut c_void) {
+    if arg.is_null() {
+        return;
+    }
+    // SAFETY: caller contract.
+    let st = unsafe { &*arg.cast::<RavfState>() };
+    let timer = st.timer_due.swap(false, Ordering::AcqRel);
+    let mut ctl = st.ctl.lock();
+    let Some(vf) = ctl.vf.as_mut() else {
+        return;
+    };
+    let rep = if timer { vf.timer() } else { vf.admin_task() };
+    handle_report(st, &mut ctl, &rep);
+}
+
+/// Copy the control plane's link and statistics into the lock-free snapshots, and
+/// act on an `AdminReport`. Called with the control lock held (from the admin task,
+/// ifdi_update_admin_status and the init/stop waits).
+pub fn handle_report(st: &RavfState, ctl: &mut CtlGuard<'_, Ctl>, rep: &AdminReport) {
+    let Some(vf) = ctl.vf.as_ref() else {
+        return;
+    };
+    let link = vf.link();
+    let s = vf.stats();
+    let vals = [
+        s.rx_bytes,
+        s.rx_unicast,
+        s.rx_multicast,
+        s.rx_broadcast,
+        s.rx_discards,
+        s.rx_unknown_protocol,
+        s.tx_bytes,
+        s.tx_unicast,
+        s.tx_multicast,
+        s.tx_broadcast,
+        s.tx_discards,
+        s.tx_errors,
+    ];
+    for (a, v) in st.stats.iter().zip(vals) {
+        a.store(v, Ordering::Relaxed);
+    }
+    st.store_link(link);
+
+    if rep.reset_detected {
+        // The queues are gone until iflib reinitialises; stop the queue filters from
+        // scheduling work on them.
+        st.running.store(false, Ordering::Release);
+        log_dev(
+            st.dev,
+            Level::Warn,
+            format_args!("ravf: VF reset detected, recovering"),
+        );
+    }
+    if let Some(e) = rep.recovery_failed {
+        log_dev(
+            st.dev,
+            Level::Error,
+            format_args!("ravf: reset recovery failed: {e}"),
+        );
+    }
+    report_link(st, ctl, link, false);
+    if rep.reinit_needed {
+        // Full stop/init by iflib's admin task (which then calls ifdi_init).
+        // SAFETY: st.ctx is the live iflib context (until detach, which drains this
+        // task first).
+        unsafe {
+            kpi::iflib_request_reset(st.ctx);
+            kpi::iflib_admin_intr_deferred(st.ctx);
+        }
+    }
+    if rep.more_work && !st.admin_tq.is_null() {
+        // SAFETY: live taskqueue handle.
+        unsafe { kpi::ravf_kpi_admin_task_enqueue(st.admin_tq) };
+    }
+}
+
+/// Tell iflib the link state if it differs from what was last reported (or always,
+/// with `force`). Speed in bit/s, as iavf (`IF_Mbps`).
+pub fn report_link(st: &RavfState, ctl: &mut Ctl, link: Link, force: bool) {
+    let link = if link.up {
+        link
+    } else {
+        Link {
+            up: false,
+            speed_mbps: 0,
+        }
+    };
+    if !force && ctl.reported == Some(link) {
+        return;
+    }
+    ctl.reported = Some(link);
+    let state = if link.up {
+        LINK_STATE_UP
+    } else {
+        LINK_STATE_DOWN
+    };
+    // SAFETY: st.ctx is the live iflib context; iflib_link_state_change takes only
+    // iflib's internal STATE lock (after ours in the lock order).
+    unsafe { kpi::iflib_link_state_change(st.ctx, state, if_mbps(u64::from(link.speed_mbps))) };
+}

@@ -1,0 +1,309 @@
+//! The per-device Rust state behind `struct ravf_softc { void *rs; }`, and the only
+//! functions that turn the raw pointers iflib passes around into references to it.
+//!
+//! # Sharing
+//! One [`RavfState`] is shared by several contexts at once:
+//! * iflib's ifdi methods (CTX sx lock held), the ravf admin task (own taskqueue) and
+//!   the timer deferral reach the control plane through [`RavfState::ctl`] (the
+//!   control lock; lock order in `lock.rs`);
+//! * the if_txrx callbacks reach one ring each through [`TxQ`]/[`RxQ`], guarded by a
+//!   per-queue [`QLock`] (iflib already serialises each queue's data path; the lock
+//!   exists because the interrupt filter path — `txd_credits_update(clear = false)`
+//!   and `rxd_available` — may run concurrently with it, and because two `&mut` to one
+//!   ring must never exist);
+//! * the interrupt filters read only atomics and BAR0.
+//!
+//! Fields that are neither atomics nor behind one of those locks are written only
+//! before the state is published (attach_pre) or with iflib's CTX lock held while no
+//! data path or filter can use them (queue and IRQ setup/teardown).
+
+use alloc::boxed::Box;
+use core::cell::UnsafeCell;
+use core::ffi::c_void;
+use core::hint::spin_loop;
+use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+
+use ravf::txrx::{RxRing, TxRing};
+use ravf::{Link, Vf};
+use ravf_sys::{device_t, if_ctx_t, if_irq, RavfSoftc};
+
+use crate::lock::CtlLock;
+use crate::osdep::{KBar, KDma, KOs};
+use crate::scctx::MAX_QUEUES;
+
+pub const NQ: usize = MAX_QUEUES as usize;
+
+/// How long a serialised data-path call spins for its queue lock before giving up.
+/// The only possible holder is an interrupt filter on another CPU doing a handful of
+/// descriptor reads, so this bound is never reached in a correct system; it exists so
+/// that no wait is unbounded.
+const QLOCK_SPINS: u32 = 1 << 20;
+
+/// A per-queue try-lock (one atomic flag).
+pub struct QLock {
+    held: AtomicBool,
+    /// Times a serialised caller gave up after `QLOCK_SPINS` (should stay 0).
+    pub timeouts: AtomicU64,
+    /// Times a filter-context caller found the queue busy and answered "maybe".
+    pub busy: AtomicU64,
+}
+
+impl QLock {
+    pub const fn new() -> Self {
+        Self {
+            held: AtomicBool::new(false),
+            timeouts: AtomicU64::new(0),
+            busy: AtomicU64::new(0),
+        }
+    }
+
+    /// One attempt (interrupt filters: never wait).
+    #[inline]
+    pub fn try_lock(&self) -> bool {
+        let ok = self
+            .held
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok();
+        if !ok {
+            self.busy.fetch_add(1, Ordering::Relaxed);
+        }
+        ok
+    }
+
+    /// Spin, bounded by `QLOCK_SPINS` (serialised data-path callers).
+    #[inline]
+    pub fn lock(&self) -> bool {
+        for _ in 0..QLOCK_SPINS {
+            if self
+                .held
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                return true;
+            }
+            spin_loop();
+        }
+        self.timeouts.fetch_add(1, Ordering::Relaxed);
+        false
+    }
+
+    #[inline]
+    pub fn unlock(&self) {
+        self.held.store(false, Ordering::Release);
+    }
+}
+
+impl Default for QLock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A ring slot guarded by a [`QLock`].
+pub struct Guarded<R> {
+    pub lock: QLock,
+    ring: UnsafeCell<Option<R>>,
+}
+
+impl<R> Guarded<R> {
+    pub const fn new() -> Self {
+        Self {
+            lock: QLock::new(),
+            ring: UnsafeCell::new(None),
+        }
+    }
+
+    /// Run `f` on the ring with the lock held (spinning, bounded). `None` if the ring
+    /// is absent or the lock could not be taken.
+    #[inline]
+    pub fn with<T>(&self, f: impl FnOnce(&mut R) -> T) -> Option<T> {
+        if !self.lock.lock() {
+            return None;
+        }
+        // SAFETY: the QLock is held, so this is the only reference to the slot until
+        // unlock below.
+        let r = unsafe { (*self.ring.get()).as_mut().map(f) };
+        self.lock.unlock();
+        r
+    }
+
+    /// Like `with`, but one attempt only (filter context). `Err(())` if busy.
+    #[inline]
+    #[allow(clippy::result_unit_err)]
+    pub fn try_with<T>(&self, f: impl FnOnce(&mut R) -> T) -> Result<Option<T>, ()> {
+        if !self.lock.try_lock() {
+            return Err(());
+        }
+        // SAFETY: as in `with`.
+        let r = unsafe { (*self.ring.get()).as_mut().map(f) };
+        self.lock.unlock();
+        Ok(r)
+    }
+
+    /// Replace the ring (queue setup/teardown). Setup and teardown run with iflib's
+    /// CTX lock held and the data path stopped, so at most a filter's short critical
+    /// section can hold the lock. Returns false (and changes nothing) if the bounded
+    /// spin still failed.
+    #[must_use]
+    pub fn set(&self, ring: Option<R>) -> bool {
+        if !self.lock.lock() {
+            return false;
+        }
+        // SAFETY: the QLock is held.
+        let old = unsafe { core::mem::replace(&mut *self.ring.get(), ring) };
+        self.lock.unlock();
+        drop(old);
+        true
+    }
+
+    /// Whether a ring is installed (with the lock held, bounded).
+    pub fn is_set(&self) -> bool {
+        self.with(|_| ()).is_some()
+    }
+}
+
+impl<R> Default for Guarded<R> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+pub type TxQ = Guarded<TxRing<KDma>>;
+
+/// One RX queue: its ring, and what its MSI-X filter needs.
+pub struct RxQ {
+    pub ring: Guarded<RxRing<KDma>>,
+    /// Back-pointer to the owning state (filter argument is `&RxQ`).
+    pub owner: *const RavfState,
+    pub qid: u16,
+    /// Interrupts taken (FreeBSD `rxq->irqs`).
+    pub irqs: AtomicU64,
+}
+
+/// IRQ bookkeeping: touched only in msix_intr_assign and detach (CTX lock held).
+pub struct Irqs {
+    pub admin: if_irq,
+    pub rx: [if_irq; NQ],
+    pub tx: [if_irq; NQ],
+    pub rx_names: [[u8; 8]; NQ],
+    pub tx_names: [[u8; 8]; NQ],
+    /// Number of `rx` entries allocated (freed in detach).
+    pub rx_allocated: u16,
+    pub admin_allocated: bool,
+}
+
+/// The control plane, behind the control lock.
+pub struct Ctl {
+    /// Boxed: the core is about 7 KiB.
+    pub vf: Option<Box<Vf<KOs>>>,
+    /// The link last reported to iflib (`None`: nothing reported yet).
+    pub reported: Option<Link>,
+    /// MSI-X vectors iflib allocated (admin included), from msix_intr_assign.
+    pub nvectors: u16,
+}
+
+/// Everything ravf keeps per device.
+pub struct RavfState {
+    pub ctx: if_ctx_t,
+    pub dev: device_t,
+    /// BAR0 for the data path and the filters (the `Vf` owns another `KBar` over the
+    /// same mapping; both are plain handles, the C side does the accesses).
+    pub bar: KBar,
+    /// `ravf_kpi_admin_task_init` handle.
+    pub admin_tq: *mut c_void,
+    pub ctl: CtlLock<Ctl>,
+    /// Set once attach_post has enabled the admin vector (FreeBSD INITIALIZED).
+    pub initialized: AtomicBool,
+    /// Queues enabled and iflib running (FreeBSD RUNNING): queue filters schedule.
+    pub running: AtomicBool,
+    /// `ifdi_timer` asked for `Vf::timer` (run by the admin task, which may sleep).
+    pub timer_due: AtomicBool,
+    /// Admin vector interrupts taken.
+    pub admin_irqs: AtomicU64,
+    /// Link snapshot for media_status: bit 63 = up, low 32 bits = Mb/s.
+    pub link_snap: AtomicU64,
+    /// Statistics snapshot for get_counter (which may run where the control lock
+    /// cannot be taken): the 12 `virtchnl_eth_stats` counters in wire order.
+    pub stats: [AtomicU64; 12],
+    /// Queue sets iflib set up (0 until tx/rx_queues_alloc).
+    pub ntxq: AtomicU16,
+    pub nrxq: AtomicU16,
+    pub head_wb: bool,
+    pub txq: [TxQ; NQ],
+    pub rxq: [RxQ; NQ],
+    pub irqs: UnsafeCell<Irqs>,
+}
+
+impl RavfState {
+    /// Link snapshot encode/decode.
+    pub fn store_link(&self, l: Link) {
+        let v = (u64::from(l.up) << 63) | u64::from(l.speed_mbps);
+        self.link_snap.store(v, Ordering::Relaxed);
+    }
+
+    pub fn load_link(&self) -> Link {
+        let v = self.link_snap.load(Ordering::Relaxed);
+        Link {
+            up: v >> 63 != 0,
+            speed_mbps: v as u32,
+        }
+    }
+
+    /// The TX queue `qid` if iflib set it up.
+    #[inline]
+    pub fn txq(&self, qid: u16) -> Option<&TxQ> {
+        if qid >= self.ntxq.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.txq.get(usize::from(qid))
+    }
+
+    /// The RX queue `qid` if iflib set it up.
+    #[inline]
+    pub fn rxq(&self, qid: u16) -> Option<&RxQ> {
+        if qid >= self.nrxq.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.rxq.get(usize::from(qid))
+    }
+}
+
+/// The state behind an iflib softc pointer (the `void *sc` of the if_txrx callbacks
+/// and the return value of `iflib_get_softc`).
+///
+/// # Safety
+/// `sc` must be NULL or point to the `RavfSoftc` iflib allocated for this driver;
+/// its `rs` is NULL or a `RavfState` published by attach_pre and not yet freed by
+/// detach (iflib calls nothing on the device after detach).
+#[inline]
+pub unsafe fn from_softc<'a>(sc: *mut c_void) -> Option<&'a RavfState> {
+    let sc = sc.cast::<RavfSoftc>();
+    if sc.is_null() {
+        return None;
+    }
+    // SAFETY: non-null `sc` points to a live RavfSoftc (caller contract); reading its
+    // one pointer field.
+    let rs = unsafe { (*sc).rs }.cast::<RavfState>();
+    if rs.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null `rs` is a RavfState published by attach_pre, alive until
+    // detach (caller contract); only shared references are made from it.
+    Some(unsafe { &*rs })
+}
+
+/// The state of an iflib context.
+///
+/// # Safety
+/// `ctx` must be the live iflib context of a ravf device (iflib passes it to every
+/// ifdi method); see [`from_softc`].
+#[inline]
+pub unsafe fn from_ctx<'a>(ctx: if_ctx_t) -> Option<&'a RavfState> {
+    if ctx.is_null() {
+        return None;
+    }
+    // SAFETY: live ctx (caller contract).
+    let sc = unsafe { crate::kpi::iflib_get_softc(ctx) };
+    // SAFETY: iflib_get_softc returns this driver's softc (caller contract).
+    unsafe { from_softc(sc) }
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# make bench: instructions per call of ravf's if_txrx callbacks (callgrind, counted
+# only inside the callback symbols via --toggle-collect while the iflib stand-in and
+# the emulator run around them), and packets per second of the full in-process loop
+# (txd_encap -> emulator TX -> switch -> emulator RX -> rxd_available/pkt_get/refill).
+#
+# Output: a table on stdout and target/bench/results.csv (not committed).
+# Targets (issue 3, style-and-performance.md B.8): txd_encap no offload <= 88 Ir,
+# with checksum offload <= 120, rxd_pkt_get with checksum <= 106, RX+TX <= 200 Ir per
+# packet at batch 32, full loop >= 25 Mpps at 64 bytes and batch 32.
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+OUT=$TARGET_DIR/bench
+mkdir -p "$OUT"
+N=${BENCH_N:-20000}
+SECS=${BENCH_SECS:-2}
+
+cargo build -q --release -p ravf-harness --bin ravf-bench
+BIN=$TARGET_DIR/release/ravf-bench
+
+# The callback symbols (ffi exports them #[no_mangle]).
+ENCAP=${SYM_ENCAP:-ravf_isc_txd_encap}
+FLUSH=${SYM_FLUSH:-ravf_isc_txd_flush}
+CREDITS=${SYM_CREDITS:-ravf_isc_txd_credits_update}
+AVAIL=${SYM_AVAIL:-ravf_isc_rxd_available}
+PKTGET=${SYM_PKTGET:-ravf_isc_rxd_pkt_get}
+REFILL=${SYM_REFILL:-ravf_isc_rxd_refill}
+RFLUSH=${SYM_RFLUSH:-ravf_isc_rxd_flush}
+
+CSV=$OUT/results.csv
+echo "measurement,value,unit,calls,target,status" > "$CSV"
+printf '%-46s %12s %-8s %10s %10s  %s\n' measurement value unit calls target status
+
+have_valgrind=1
+command -v valgrind >/dev/null 2>&1 || have_valgrind=0
+
+kv() { sed -n "s/^$1=//p" "$2" | tail -1; }
+
+# ir MODE FIELD SYMBOLS...: total Ir inside SYMBOLS divided by the count FIELD.
+ir() {
+  local mode=$1 field=$2; shift 2
+  local toggles=()
+  for s in "$@"; do toggles+=("--toggle-collect=$s"); done
+  local cg=$OUT/callgrind.$mode.$field.out
+  valgrind --tool=callgrind --callgrind-out-file="$cg" "${toggles[@]}" \
+    "$BIN" "$mode" "$N" > "$OUT/$mode.txt" 2> "$OUT/$mode.valgrind.txt"
+  local total calls
+  total=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$cg" | tail -1)
+  [ -n "$total" ] || total=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$cg" | tail -1)
+  calls=$(kv "$field" "$OUT/$mode.txt")
+  if [ -z "$calls" ] || [ "$calls" = 0 ] || [ -z "$total" ]; then echo "NA 0"; return; fi
+  awk -v t="$total" -v c="$calls" 'BEGIN { printf "%.1f %d\n", t / c, c }'
+}
+
+row() { # name value unit calls target cmp(le|ge)
+  local name=$1 value=$2 unit=$3 calls=$4 target=$5 cmp=$6 status
+  if [ "$value" = NA ]; then status="n/a"
+  elif awk -v v="$value" -v t="$target" -v c="$cmp" 'BEGIN { exit !((c=="le" && v<=t) || (c=="ge" && v>=t)) }'
+  then status="meets"; else status="misses"; fi
+  printf '%-46s %12s %-8s %10s %10s  %s\n' "$name" "$value" "$unit" "$calls" "$cmp $target" "$status"
+  echo "$name,$value,$unit,$calls,$cmp $target,$status" >> "$CSV"
+}
+
+if [ $have_valgrind = 1 ]; then
+  read -r v c < <(ir tx-plain tx_packets "$ENCAP")
+  row "txd_encap, 1 segment, no offload" "$v" Ir/call "$c" 88 le
+  read -r v c < <(ir tx-csum tx_packets "$ENCAP")
+  row "txd_encap, 1 segment, IPv4/TCP csum offload" "$v" Ir/call "$c" 120 le
+  read -r v c < <(ir rx-csum rx_packets "$PKTGET")
+  row "rxd_pkt_get, 1 descriptor, RXCSUM IPv4/TCP" "$v" Ir/call "$c" 106 le
+  read -r v c < <(ir rxtx rx_packets "$ENCAP" "$FLUSH" "$CREDITS" "$AVAIL" "$PKTGET" "$REFILL" "$RFLUSH")
+  row "RX+TX callbacks per packet, batch 32" "$v" Ir/pkt "$c" 200 le
+else
+  echo "valgrind not found: instruction counts skipped" >&2
+fi
+
+for b in 1 8 32 256; do
+  "$BIN" loop "$b" "$SECS" > "$OUT/loop.$b.txt"
+  row "full loop, 64-byte frames, batch $b" "$(kv mpps "$OUT/loop.$b.txt")" Mpps "$(kv packets "$OUT/loop.$b.txt")" 25 ge
+done
+
+echo
+echo "CSV: $CSV"
+echo "rustc: $(rustc --version)"
