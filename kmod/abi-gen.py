@@ -238,7 +238,7 @@ def check_kpi():
         elif name not in allow:
             problems.append(f"kpi.rs imports {name}, which kmod/kpi-allowlist.txt lacks")
     for name in sorted(d for d in c_defs if d.startswith("ravf_kpi_")):
-        if name not in imports and name != "ravf_kpi_tunables":
+        if name not in imports:
             problems.append(f"kmod/*.c defines {name}, which ffi/src/kpi.rs does not import")
     return problems, len(imports)
 
@@ -291,6 +291,8 @@ def r_type(t):
     t = " ".join(t.split())
     t = re.sub(r"(::)?core::ffi::", "", t)
     t = re.sub(r"(::)?ravf_sys::", "", t)
+    # Paths inside the crate: `crate::sysctl::RavfTunables` -> `RavfTunables`.
+    t = re.sub(r"\b(?:crate|self|super|\$crate)::(?:\w+::)*", "", t)
     m = re.match(r"^\*(mut|const)\s+(.*)$", t)
     if m:
         return f"*{m.group(1)} " + r_type(m.group(2))
@@ -402,11 +404,42 @@ def check_iflib_sigs(ifdi_h, iflib_h):
     return compare(pairs), len(pairs)
 
 
+def selftest():
+    """The signature comparison must see an argument swap and a narrowed integer."""
+    rs = rust_fns(["""extern "C" {
+    pub fn ravf_kpi_log(dev: device_t, msg: *const c_char, level: c_int, len: usize);
+    pub fn ravf_kpi_rd32(bar: *mut c_void, off: u32) -> u32;
+}
+#[no_mangle]
+pub unsafe extern "C" fn ravf_if_timer(ctx: if_ctx_t, qid: u32) {}
+pub unsafe extern "C" fn ravf_isc_txd_flush(sc: *mut core::ffi::c_void, q: u16, pidx: qidx_t) {}
+"""])
+    cs = c_protos("""void ravf_kpi_log(device_t dev, int level, const char *msg, size_t len);
+uint32_t ravf_kpi_rd32(void *bar, uint32_t off);
+typedef void ifdi_timer_t(if_ctx_t _ctx, uint16_t _txqid);
+typedef void flush_t(void *, uint16_t, qidx_t pidx);
+""")
+    got = [
+        bool(compare([("log", rs["ravf_kpi_log"], cs["ravf_kpi_log"])])),
+        bool(compare([("rd32", rs["ravf_kpi_rd32"], cs["ravf_kpi_rd32"])])),
+        bool(compare([("timer", rs["ravf_if_timer"], cs["ifdi_timer_t"])])),
+        bool(compare([("flush", rs["ravf_isc_txd_flush"], cs["flush_t"])])),
+    ]
+    want = [True, False, True, False]
+    ok = got == want
+    print(f"  {'ok  ' if ok else 'FAIL'}  selftest signature comparison: mismatches found {got}, "
+          f"expected {want}")
+    return 0 if ok else 1
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--check", action="store_true")
     ap.add_argument("--check-sigs", nargs=2, metavar=("IFDI_IF_H", "IFLIB_H"))
+    ap.add_argument("--selftest", action="store_true")
     args = ap.parse_args()
+    if args.selftest:
+        return selftest()
     if args.check_sigs:
         problems, n = check_iflib_sigs(*args.check_sigs)
         if problems:
@@ -437,6 +470,16 @@ def main():
         rc = 1
     else:
         print(f"  ok    kpi      all {n} kpi.rs imports are defined in kmod/*.c or allowlisted")
+    names = sorted(set(re.findall(r'\be\(\s*c"(\w+)"', read("ffi/src/sysctl.rs"))))
+    names += ["hw.ravf." + t for t in re.findall(r'SYSCTL_INT\(_hw_ravf, OID_AUTO, (\w+),',
+                                                 read("kmod/if_ravf.c"))]
+    man = read("docs/ravf.4")
+    undocumented = [n for n in names if not re.search(r"(?<![\w.])" + re.escape(n) + r"\b", man)]
+    if undocumented:
+        print("  FAIL  man      sysctls/tunables missing from docs/ravf.4: " + " ".join(undocumented))
+        rc = 1
+    else:
+        print(f"  ok    man      docs/ravf.4 documents all {len(names)} sysctl and tunable names")
     problems, n = check_seam_sigs()
     if problems:
         print("  FAIL  sigs     C and Rust disagree on a signature")

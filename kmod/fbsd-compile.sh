@@ -113,13 +113,26 @@ cflags=(--target=x86_64-unknown-freebsd14.3 -O2 -pipe -fno-strict-aliasing -Werr
 	-Wmissing-include-dirs -fdiagnostics-show-option -Wno-unknown-pragmas -Wswitch
 	"${extra[@]}")
 
+# The C compiler checks the C side of the method tables; this checks the Rust side:
+# every ravf_if_<m> against ifdi_<m>_t, every ravf_isc_<cb> against struct if_txrx.
+iflib_h=$hdrs/sys/net/iflib.h
+[ -f "$iflib_h" ] || iflib_h=$hdrs/include/net/iflib.h
+python3 "$here/abi-gen.py" --check-sigs "$gen/ifdi_if.h" "$iflib_h"
+
 objs=()
+bad=""
 for c in "$here"/*.c; do
 	o=$out/cobj/$(basename "$c" .c).o
-	"$CC" "${cflags[@]}" -c "$c" -o "$o"
-	echo "  cc    $(basename "$c")"
+	# Compile every file even after a failure, so one run shows every problem.
+	if "$CC" "${cflags[@]}" -c "$c" -o "$o"; then
+		echo "  cc    $(basename "$c")"
+	else
+		echo "  FAIL  cc $(basename "$c")"
+		bad="$bad $(basename "$c")"
+	fi
 	objs+=("$o")
 done
+[ -z "$bad" ] || { echo "fbsd-compile: failed:$bad" >&2; exit 1; }
 
 # kmod.mk: ${LD} -m elf_x86_64_fbsd -d -warn-common --build-id=sha1 -r -o ${KMOD}.ko.
 # (-d is only for non-lld linkers or lld < 14.)

@@ -292,13 +292,28 @@ def gate_fpu(insns, rep, names):
 
 
 def gate_frame(insns, rep, names, limit):
-    frames = {}
+    """Frame size per function. Frames over a page are allocated with inline stack
+    probes, one `sub $0x1000,%rsp` (and a touch) per page and then the rest, or with a
+    probe loop whose bound is computed in %r11; so sum the immediate subtractions from
+    %rsp, add the %r11 bound, and take the epilogue's `add $N,%rsp` if that is larger."""
+    subs, r11, adds = {}, {}, {}
     for func, mnem, ops in insns:
-        m = re.match(r"^\$0x([0-9a-f]+),%rsp$", ops)
-        if mnem in ("sub", "subq") and m:
-            frames[func] = max(frames.get(func, 0), int(m.group(1), 16))
+        m = re.match(r"^\$0x([0-9a-f]+),%(rsp|r11)$", ops)
+        if not m:
+            continue
+        v = int(m.group(1), 16)
+        if mnem in ("sub", "subq") and m.group(2) == "rsp":
+            subs[func] = subs.get(func, 0) + v
+        elif mnem in ("sub", "subq"):
+            r11[func] = max(r11.get(func, 0), v)
+        elif mnem in ("add", "addq") and m.group(2) == "rsp":
+            adds[func] = max(adds.get(func, 0), v)
+    frames = {}
+    for func in set(subs) | set(r11) | set(adds):
+        frames[func] = max(subs.get(func, 0) + r11.get(func, 0), adds.get(func, 0))
     big = sorted(((v, f) for f, v in frames.items() if v > limit), reverse=True)
     top = sorted(((v, f) for f, v in frames.items()), reverse=True)[:3]
+    names.update(demangle_all({f for _, f in big + top if f not in names}))
     if big:
         rep.fail("frame", f"{len(big)} function(s) with a stack frame over {limit} bytes",
                  [f"{v} bytes: {names.get(f, f)}" for v, f in big[:10]])

@@ -151,7 +151,10 @@ ravf_kpi_random(uint8_t *buf, size_t len)
 	arc4random_buf(buf, len);
 }
 
-/* Levels: 0 error, 1 warning, 2 info, 3 debug (printed only with hw.ravf.debug_mask). */
+/*
+ * Levels: 0 error, 1 warning, 2 info, 3 debug (printed only with hw.ravf.debug_mask).
+ * device_printf prefixes the unit ("ravf0: "); with no device, printf says "ravf: ".
+ */
 void
 ravf_kpi_log(device_t dev, int level, const char *msg, size_t len)
 {
@@ -165,10 +168,11 @@ ravf_kpi_log(device_t dev, int level, const char *msg, size_t len)
 		printf("ravf: %.*s\n", n, msg);
 }
 
+/* The Rust panic handler's message already names the driver ("ravf: panicked at"). */
 void
 ravf_kpi_panic(const char *msg, size_t len)
 {
-	panic("ravf: %.*s", (int)MIN(len, 1024), msg);
+	panic("%.*s", (int)MIN(len, 1024), msg);
 }
 
 /*

@@ -403,6 +403,8 @@ pub struct CtlCounters {
     pub recovery_attempts: u64,
     pub recoveries: u64,
     pub recovery_failures: u64,
+    /// RESET_VF sent by ravf after attach (request_reset, failed handshakes).
+    pub reset_requests: u64,
     pub mc_overflows: u64,
     pub stats_updates: u64,
     pub busy: u64,
@@ -498,6 +500,7 @@ enum Cmd {
     ConfigVsiQueues,
     ConfigIrqMap,
     EnableQueues,
+    /// DISABLE_QUEUES, skipped if the queues are not enabled when it is sent.
     DisableQueues,
     /// ADD_ETH_ADDR. `primary`: on success this becomes the VF's MAC.
     AddEth {
@@ -526,6 +529,10 @@ enum Cmd {
     AddVlanStored,
     Promisc,
     GetStats,
+    /// ENABLE_VLAN_STRIPPING (on) / DISABLE_VLAN_STRIPPING (off); no payload.
+    VlanStripping {
+        on: bool,
+    },
 }
 
 impl Cmd {
@@ -547,6 +554,8 @@ impl Cmd {
             Cmd::DelVlan { .. } => VcOp::DEL_VLAN,
             Cmd::Promisc => VcOp::CONFIG_PROMISCUOUS_MODE,
             Cmd::GetStats => VcOp::GET_STATS,
+            Cmd::VlanStripping { on: true } => VcOp::ENABLE_VLAN_STRIPPING,
+            Cmd::VlanStripping { on: false } => VcOp::DISABLE_VLAN_STRIPPING,
         }
     }
 }
@@ -738,6 +747,9 @@ pub struct Vf<O: Os> {
     vlans: VlanSet,
     promisc: PromiscState,
     promisc_in_flight: u16,
+    /// VLAN stripping wanted / last acknowledged (the PF's default after a reset: on).
+    vlan_strip: bool,
+    vlan_strip_acked: bool,
 
     last_stats_at: u64,
     scratch: [u8; SCRATCH],
@@ -809,6 +821,8 @@ impl<O: Os> Vf<O> {
             vlans: VlanSet::new(),
             promisc: PromiscState::default(),
             promisc_in_flight: 0,
+            vlan_strip: true,
+            vlan_strip_acked: true,
             last_stats_at: 0,
             scratch: [0; SCRATCH],
         };
@@ -998,9 +1012,8 @@ impl<O: Os> Vf<O> {
         self.write_itrs(&s);
 
         let mut cmds: CmdList<12> = CmdList::new();
-        if self.queues_enabled {
-            cmds.push(Cmd::DisableQueues, true);
-        }
+        // Decided when sent: an earlier init still in flight may enable them first.
+        cmds.push(Cmd::DisableQueues, true);
         cmds.push(Cmd::AddPrimary, false);
         cmds.push(Cmd::ConfigVsiQueues, true);
         if self.res.caps.contains(VfCaps::RSS_PF) {
@@ -1034,9 +1047,10 @@ impl<O: Os> Vf<O> {
             Life::Detached => return Err(Error::Detached),
             Life::Attaching => return Err(Error::Invalid),
         }
-        if !self.queues_enabled {
+        if !self.queues_enabled && self.outstanding.is_none() && self.queue.is_empty() {
             return self.enqueue(&[]);
         }
+        // Decided when sent (skipped if the queues are not enabled by then).
         let t = self.enqueue(&[(Cmd::DisableQueues, true)])?;
         self.kick();
         Ok(t)
@@ -1244,6 +1258,28 @@ impl<O: Os> Vf<O> {
         Ok(t)
     }
 
+    /// VLAN tag stripping on receive (IFCAP_VLAN_HWTAGGING): ENABLE/DISABLE_VLAN_STRIPPING.
+    /// The PF strips by default after every reset; when off, ravf replays the
+    /// setting after a reset.
+    pub fn set_vlan_stripping(&mut self, on: bool) -> Result<Ticket, Error> {
+        self.check_usable()?;
+        if !self.res.caps.contains(VfCaps::VLAN) {
+            return Err(Error::NotSupported);
+        }
+        self.vlan_strip = on;
+        if !matches!(self.life, Life::Running) {
+            return self.enqueue(&[]);
+        }
+        let t = self.enqueue(&[(Cmd::VlanStripping { on }, true)])?;
+        self.kick();
+        Ok(t)
+    }
+
+    /// VLAN stripping: (wanted, last acknowledged by the PF).
+    pub fn vlan_stripping(&self) -> (bool, bool) {
+        (self.vlan_strip, self.vlan_strip_acked)
+    }
+
     /// Validate an MTU (112..=max_mtu, where max_mtu ≤ 9706 is lowered to the PF's
     /// max frame − 22) and return the max frame size (MTU + 22) for
     /// isc_max_frame_size. Takes effect at the next `start_init` (iflib reinits).
@@ -1266,6 +1302,7 @@ impl<O: Os> Vf<O> {
         if let Err(e) = self.aq.send(bar, VcOp::RESET_VF.0, &[]) {
             self.log(Level::Warn, format_args!("ravf: RESET_VF not sent: {e:?}"));
         }
+        self.counters.reset_requests += 1;
         self.detect_reset(ResetCause::Requested);
         Ok(())
     }
@@ -1380,6 +1417,10 @@ impl<O: Os> Vf<O> {
             }
         }
         self.check_deadline();
+        self.advance_recovery();
+        self.pump();
+        // A recovery step may have completed inside `pump` (a command with nothing
+        // to send): look again so its ticket is consumed in this same pass.
         self.advance_recovery();
         self.pump();
     }
@@ -1516,6 +1557,10 @@ impl<O: Os> Vf<O> {
             }
             Cmd::DisableQueues => {
                 self.queues_enabled = false;
+                Ok(())
+            }
+            Cmd::VlanStripping { on } => {
+                self.vlan_strip_acked = *on;
                 Ok(())
             }
             Cmd::AddEth {
@@ -1814,6 +1859,9 @@ impl<O: Os> Vf<O> {
                 vc::build_queue_select(&mut self.scratch, vsi, mask, mask).map_err(be)?
             }
             Cmd::DisableQueues => {
+                if !self.queues_enabled {
+                    return Ok(None);
+                }
                 let mut mask = self.enabled_mask;
                 if mask == 0 {
                     mask = self.setup.map(|s| s.queue_mask()).unwrap_or(0);
@@ -1868,6 +1916,12 @@ impl<O: Os> Vf<O> {
                 let n = 1 + self.vlans.fill(v.get_mut(1..).unwrap_or(&mut []));
                 vc::build_vlan_filter_list(&mut self.scratch, vsi, v.get(..n).unwrap_or(&[]))
                     .map_err(be)?
+            }
+            Cmd::VlanStripping { .. } => {
+                if !self.res.caps.contains(VfCaps::VLAN) {
+                    return Err(Error::NotSupported);
+                }
+                0
             }
             Cmd::Promisc => {
                 let f = self.promisc.wanted_flags();
@@ -2226,13 +2280,19 @@ impl<O: Os> Vf<O> {
             RecPhase::Handshake(t) => match self.poll(t) {
                 Poll::Pending => {}
                 Poll::Done(Ok(())) => {
-                    let cmds = [
-                        (Cmd::AddPrimary, false),
-                        (Cmd::AddMcStored, false),
-                        (Cmd::AddVlanStored, false),
-                        (Cmd::Promisc, false),
-                    ];
-                    match self.enqueue(&cmds) {
+                    // The reset restored the PF's defaults (stripping on, no filters
+                    // but the default MAC, promisc off): put back what was wanted.
+                    self.vlan_strip_acked = true;
+                    self.promisc.acked_flags = 0;
+                    let mut cmds: CmdList<5> = CmdList::new();
+                    cmds.push(Cmd::AddPrimary, false);
+                    cmds.push(Cmd::AddMcStored, false);
+                    cmds.push(Cmd::AddVlanStored, false);
+                    if !self.vlan_strip && self.res.caps.contains(VfCaps::VLAN) {
+                        cmds.push(Cmd::VlanStripping { on: false }, false);
+                    }
+                    cmds.push(Cmd::Promisc, false);
+                    match self.enqueue(cmds.as_slice()) {
                         Ok(t2) => {
                             self.life = Life::Recovering(Recovery {
                                 phase: RecPhase::Replay(t2),
@@ -2256,6 +2316,15 @@ impl<O: Os> Vf<O> {
                         Level::Warn,
                         format_args!("ravf: recovery handshake failed: {e}; retrying"),
                     );
+                    if rec.attempt >= 1 && self.aq.is_up() {
+                        // A PF answers GET_VF_RESOURCES once per reset (i40e gates it on
+                        // INIT): if the handshake keeps failing, start from a reset we
+                        // request ourselves, as Linux iavf does.
+                        let bar = self.os.bar();
+                        bar.wr32(regs::VFGEN_RSTAT, regs::VFR_INPROGRESS);
+                        let _ = self.aq.send(bar, VcOp::RESET_VF.0, &[]);
+                        self.counters.reset_requests += 1;
+                    }
                     self.aq.mark_down();
                     self.backoff(rec);
                 }

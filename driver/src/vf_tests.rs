@@ -1347,3 +1347,82 @@ fn fuzz_pf_replies_never_panic_and_waits_stay_bounded() {
     // The fuzz must reach past attach often enough to mean something.
     assert!(attached_count >= 50, "{attached_count}");
 }
+
+#[test]
+fn head_writeback_fields_in_config_vsi_queues() {
+    let (os, mut vf) = attached(Pf::good());
+    let mut s = setup(2, 3);
+    s.tx[1].headwb_paddr = 0x4_0000_1000;
+    let t = vf.start_init(&s).unwrap();
+    assert_eq!(done(&mut vf, t), Ok(()));
+    let m = &os.hw().borrow().sent_of(6)[0];
+    // pair 0: headwb_enabled @ 8+6 = 0, dma_headwb_addr @ 8+16 = 0
+    assert_eq!(&m[14..16], &[0, 0]);
+    assert_eq!(&m[24..32], &[0; 8]);
+    // pair 1 @ 72: headwb_enabled @ 78 = 1, dma_headwb_addr @ 88
+    assert_eq!(&m[78..80], &[1, 0]);
+    assert_eq!(&m[88..96], &0x4_0000_1000u64.to_le_bytes());
+}
+
+#[test]
+fn repeated_handshake_failure_requests_a_reset() {
+    let (os, mut vf) = attached(Pf::good());
+    os.hw().borrow_mut().pf.refuse.insert(3, -22);
+    os.hw().borrow_mut().do_reset();
+    assert!(vf.admin_task().reset_detected);
+    os.hw().borrow_mut().sent.clear();
+    tick(&os, &mut vf, 260_000); // attempt 0: VERSION, GET_VF_RESOURCES refused
+    assert_eq!(os.hw().borrow().sent_ops(), vec![1, 3]);
+    assert_eq!(vf.counters().reset_requests, 0);
+    tick(&os, &mut vf, 1_000_000); // attempt 1: refused again → RESET_VF
+    assert_eq!(os.hw().borrow().sent_ops(), vec![1, 3, 1, 3, 2]);
+    assert_eq!(vf.counters().reset_requests, 1);
+    assert_eq!(os.hw().borrow().resets, 3);
+    os.hw().borrow_mut().pf.refuse.clear();
+    let r = tick(&os, &mut vf, 4_000_000);
+    assert!(r.reinit_needed, "{r:?}");
+    assert_eq!(vf.state(), VfState::Running);
+}
+
+#[test]
+fn vlan_stripping_and_its_replay() {
+    let (os, mut vf) = attached(Pf::good());
+    assert_eq!(vf.vlan_stripping(), (true, true));
+    let t = vf.set_vlan_stripping(false).unwrap();
+    assert_eq!(done(&mut vf, t), Ok(()));
+    assert_eq!(vf.vlan_stripping(), (false, false));
+    assert_eq!(os.hw().borrow().sent_of(28), vec![Vec::<u8>::new()]);
+    // After a reset the PF strips again; ravf turns it back off.
+    os.hw().borrow_mut().do_reset();
+    vf.admin_task();
+    os.hw().borrow_mut().sent.clear();
+    assert!(tick(&os, &mut vf, 300_000).reinit_needed);
+    assert_eq!(os.hw().borrow().sent_ops(), vec![1, 3, 10, 28, 14]);
+    assert_eq!(vf.vlan_stripping(), (false, false));
+    let t = vf.set_vlan_stripping(true).unwrap();
+    assert_eq!(done(&mut vf, t), Ok(()));
+    assert_eq!(os.hw().borrow().sent_of(27).len(), 1);
+    let mut pf = Pf::good();
+    pf.supported_caps &= !(1 << 16);
+    let (_os, mut vf) = attached(pf);
+    assert_eq!(vf.set_vlan_stripping(false), Err(Error::NotSupported));
+}
+
+#[test]
+fn back_to_back_inits_disable_in_between() {
+    let (os, mut vf) = attached(Pf::good());
+    os.hw().borrow_mut().sent.clear();
+    let t1 = vf.start_init(&setup(2, 3)).unwrap();
+    let t2 = vf.start_init(&setup(2, 3)).unwrap();
+    let t3 = vf.start_stop().unwrap();
+    assert_eq!(done(&mut vf, t3), Ok(()));
+    assert_eq!(vf.poll(t1), Poll::Done(Ok(())));
+    assert_eq!(vf.poll(t2), Poll::Done(Ok(())));
+    let ops = os.hw().borrow().sent_ops();
+    // First init (no DISABLE: nothing enabled yet), second init starts with DISABLE,
+    // the stop ends with DISABLE.
+    assert_eq!(ops.iter().filter(|&&o| o == 9).count(), 2, "{ops:?}");
+    assert_eq!(ops.iter().filter(|&&o| o == 8).count(), 2, "{ops:?}");
+    assert_eq!(*ops.last().unwrap(), 9);
+    assert!(!vf.queues_enabled());
+}

@@ -117,6 +117,18 @@ pub(crate) unsafe fn alloc_state(
     }
 }
 
+/// `Vf::attach` in a frame of its own (not inlined into attach_pre).
+///
+/// KNOWN PROBLEM: in the kernel profile this frame is about 14.6 KiB (objdump of the
+/// staticlib), because the core builds its ~6.8 KiB `Vf` on the stack and moves it;
+/// with a 16 KiB amd64 kernel stack that overflows. It needs a change in the core
+/// (a smaller `Vf`, or construction in a caller-provided slot); writing the result
+/// into a heap slot here does not help (measured).
+#[inline(never)]
+fn attach_vf(os: KOs) -> Result<Box<Vf<KOs>>, ravf::Error> {
+    Vf::attach(os, &AttachConfig::default()).map(Box::new)
+}
+
 /// Resolve the state of `ctx` for an ifdi method.
 macro_rules! state_or {
     ($ctx:expr) => {
@@ -182,7 +194,12 @@ pub unsafe extern "C" fn ravf_if_attach_pre(ctx: if_ctx_t) -> c_int {
         unmap();
         return ENOMEM;
     };
-    let tun = crate::sysctl::tunables();
+    // The loader tunables, on the host too (the harness implements the import).
+    let mut raw = crate::sysctl::TUNABLE_DEFAULTS;
+    // SAFETY: `raw` is a writable struct ravf_tunables (layout checked by sysctl.rs and
+    // kmod/ravf_abi.c); the callee only stores four ints.
+    unsafe { kpi::ravf_kpi_tunables(&mut raw) };
+    let tun = crate::sysctl::sanitize_tunables(raw);
     let head_wb = tun.rt_enable_head_writeback != 0;
     // SAFETY: live ctx/dev, mapped bar.
     let Some(mut st) = (unsafe { alloc_state(ctx, dev, bar, bar_size, ctl, head_wb) }) else {
@@ -203,8 +220,8 @@ pub unsafe extern "C" fn ravf_if_attach_pre(ctx: if_ctx_t) -> c_int {
     // SAFETY: ctx/dev live; a second handle on the same BAR mapping for the core
     // (unmapped only in detach, after the Vf is dropped).
     let os = unsafe { KOs::new(ctx, dev, KBar::new(bar, bar_size), tq) };
-    let vf = match Vf::attach(os, &AttachConfig::default()) {
-        Ok(vf) => Box::new(vf),
+    let vf = match attach_vf(os) {
+        Ok(vf) => vf,
         Err(e) => {
             log_dev(dev, Level::Error, format_args!("ravf: attach failed: {e}"));
             // SAFETY: tq is live and freed once; nothing else references it yet.

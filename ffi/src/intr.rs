@@ -135,7 +135,15 @@ pub fn handle_report(st: &RavfState, ctl: &mut CtlGuard<'_, Ctl>, rep: &AdminRep
             format_args!("ravf: reset recovery failed: {e}"),
         );
     }
-    report_link(st, ctl, link, false);
+    // While the queues are not running iflib is told the link is down (as newest
+    // FreeBSD iavf does): iflib would otherwise transmit into disabled queues.
+    // ifdi_init reports the core's link once ENABLE_QUEUES completed.
+    let shown = if st.running.load(Ordering::Acquire) {
+        link
+    } else {
+        Link::default()
+    };
+    report_link(st, ctl, shown, false);
     if rep.reinit_needed {
         // Full stop/init by iflib's admin task (which then calls ifdi_init).
         // SAFETY: st.ctx is the live iflib context (until detach, which drains this

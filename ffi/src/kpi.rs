@@ -157,6 +157,11 @@ extern "C" {
     /// Destroy the lock and free the handle. detach.
     pub fn ravf_kpi_mtx_destroy(m: *mut c_void);
 
+    /// Copy the `hw.ravf.*` loader tunables into `*out` (kmod/if_ravf.c; the harness
+    /// supplies its own). ravf range-checks them (`sysctl::sanitize_tunables`).
+    /// attach_pre.
+    pub fn ravf_kpi_tunables(out: *mut crate::sysctl::RavfTunables);
+
     /// Copy up to `max` link-level multicast addresses of `ifp` (6 bytes each,
     /// `if_foreach_llmaddr`) into `buf`; return how many the interface has (may be
     /// more than `max`). multi_set.

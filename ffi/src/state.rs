@@ -39,6 +39,9 @@ pub const NQ: usize = MAX_QUEUES as usize;
 /// that no wait is unbounded.
 const QLOCK_SPINS: u32 = 1 << 20;
 
+/// Spins of [`QLock::lock_brief`].
+const BRIEF_SPINS: u32 = 1 << 12;
+
 /// A per-queue try-lock (one atomic flag).
 pub struct QLock {
     held: AtomicBool,
@@ -68,6 +71,26 @@ impl QLock {
             self.busy.fetch_add(1, Ordering::Relaxed);
         }
         ok
+    }
+
+    /// Spin briefly (`BRIEF_SPINS`), for callers that may be either an interrupt
+    /// filter or a serialised task: long enough to outlast any other CPU's critical
+    /// section here (a few descriptor reads), short enough that a filter which
+    /// interrupted the holder on its own CPU only loses microseconds before giving up.
+    #[inline]
+    pub fn lock_brief(&self) -> bool {
+        for _ in 0..BRIEF_SPINS {
+            if self
+                .held
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                return true;
+            }
+            spin_loop();
+        }
+        self.busy.fetch_add(1, Ordering::Relaxed);
+        false
     }
 
     /// Spin, bounded by `QLOCK_SPINS` (serialised data-path callers).
@@ -127,6 +150,19 @@ impl<R> Guarded<R> {
         r
     }
 
+    /// Like `with`, but with [`QLock::lock_brief`]. `Err(())` if still busy.
+    #[inline]
+    #[allow(clippy::result_unit_err)]
+    pub fn brief_with<T>(&self, f: impl FnOnce(&mut R) -> T) -> Result<Option<T>, ()> {
+        if !self.lock.lock_brief() {
+            return Err(());
+        }
+        // SAFETY: as in `with`.
+        let r = unsafe { (*self.ring.get()).as_mut().map(f) };
+        self.lock.unlock();
+        Ok(r)
+    }
+
     /// Like `with`, but one attempt only (filter context). `Err(())` if busy.
     #[inline]
     #[allow(clippy::result_unit_err)]
@@ -161,6 +197,11 @@ impl<R> Guarded<R> {
         self.with(|_| ()).is_some()
     }
 }
+
+// SAFETY: every access to the slot goes through the QLock (acquire/release), which
+// gives one thread at a time exclusive access; moving `R` between threads that way
+// needs `R: Send`.
+unsafe impl<R: Send> Sync for Guarded<R> {}
 
 impl<R> Default for Guarded<R> {
     fn default() -> Self {
@@ -306,4 +347,69 @@ pub unsafe fn from_ctx<'a>(ctx: if_ctx_t) -> Option<&'a RavfState> {
     let sc = unsafe { crate::kpi::iflib_get_softc(ctx) };
     // SAFETY: iflib_get_softc returns this driver's softc (caller contract).
     unsafe { from_softc(sc) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qlock_try_brief_and_bounded() {
+        let l = QLock::new();
+        assert!(l.try_lock());
+        assert!(!l.try_lock(), "held: a filter gets no");
+        assert!(!l.lock_brief(), "held: the brief spin gives up");
+        assert_eq!(l.busy.load(Ordering::Relaxed), 2);
+        assert!(!l.lock(), "held: the bounded spin gives up and counts it");
+        assert_eq!(l.timeouts.load(Ordering::Relaxed), 1);
+        l.unlock();
+        assert!(l.lock());
+        l.unlock();
+        assert!(l.lock_brief());
+        l.unlock();
+    }
+
+    #[test]
+    fn guarded_slot_set_with_and_busy() {
+        let g: Guarded<u32> = Guarded::new();
+        assert_eq!(g.with(|v| *v), None, "empty slot");
+        assert!(g.set(Some(7)));
+        assert_eq!(
+            g.with(|v| {
+                *v += 1;
+                *v
+            }),
+            Some(8)
+        );
+        assert!(g.lock.try_lock());
+        assert_eq!(g.try_with(|v| *v), Err(()));
+        assert_eq!(g.brief_with(|v| *v), Err(()));
+        g.lock.unlock();
+        assert_eq!(g.try_with(|v| *v), Ok(Some(8)));
+        assert!(g.set(None));
+        assert!(!g.is_set());
+    }
+
+    #[test]
+    fn qlock_excludes_across_threads() {
+        use std::sync::Arc;
+        let g = Arc::new(Guarded::<u64>::new());
+        assert!(g.set(Some(0)));
+        let hs: Vec<_> = (0..4)
+            .map(|_| {
+                let g = Arc::clone(&g);
+                std::thread::spawn(move || {
+                    for _ in 0..10_000 {
+                        // A non-atomic read-modify-write: loses updates unless the
+                        // lock excludes the other threads.
+                        g.with(|v| *v = core::hint::black_box(*v) + 1).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        assert_eq!(g.with(|v| *v), Some(40_000));
+    }
 }

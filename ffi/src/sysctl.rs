@@ -39,8 +39,6 @@ use core::mem::{offset_of, size_of};
 use core::sync::atomic::Ordering;
 
 use ravf::aq::AqCounters;
-use ravf::os::Bar0;
-use ravf::txrx::intr::{queue_itr_set, vfint_itrn1, ITR_RX, ITR_TX};
 use ravf::txrx::QueueCounters;
 use ravf::{CtlCounters, EthStats, Link, VfCaps, VfState};
 use ravf_sys::{EINVAL, ENXIO};
@@ -116,27 +114,15 @@ pub const TUNABLE_DEFAULTS: RavfTunables = RavfTunables {
     rt_debug_mask: 0,
 };
 
-#[cfg(target_os = "none")]
-extern "C" {
-    /// kmod/if_ravf.c: copy the `hw.ravf.*` tunables (set from loader.conf or kenv).
-    fn ravf_kpi_tunables(out: *mut RavfTunables);
-}
-
-/// The loader tunables, with out-of-range values replaced by the defaults (an admin's
-/// typo must not program a bogus ITR). Sleepable or not: it only copies four ints.
+/// The loader tunables (`ravf_kpi_tunables`: kmod/if_ravf.c in the kernel, the
+/// harness's stand-in on the host), with out-of-range values replaced by the defaults
+/// (an admin's typo must not program a bogus ITR). Any context: it copies four ints.
 pub fn tunables() -> RavfTunables {
-    #[cfg(target_os = "none")]
-    let raw = {
-        let mut t = TUNABLE_DEFAULTS;
-        // SAFETY: `t` is a valid, writable `struct ravf_tunables` (layout checked on
-        // both sides); the C function only stores four ints into it.
-        unsafe { ravf_kpi_tunables(&mut t) };
-        t
-    };
-    // Outside the kernel there is no loader: the defaults are the tunables.
-    #[cfg(not(target_os = "none"))]
-    let raw = TUNABLE_DEFAULTS;
-    sanitize_tunables(raw)
+    let mut t = TUNABLE_DEFAULTS;
+    // SAFETY: `t` is a valid, writable `struct ravf_tunables` (layout checked on both
+    // sides); the callee only stores four ints into it.
+    unsafe { crate::kpi::ravf_kpi_tunables(&mut t) };
+    sanitize_tunables(t)
 }
 
 /// Clamp what an admin may have typed in loader.conf.
@@ -648,7 +634,7 @@ pub unsafe extern "C" fn ravf_sysctl_desc(idx: u32, out: *mut RavfSysctlDesc) ->
 /// `$with_view` is a function `unsafe fn(sc: *mut c_void, f: &mut dyn FnMut(&dyn
 /// SysctlView) -> c_int) -> c_int` that finds the per-device state behind the softc,
 /// calls `f` on it, and returns `ENXIO` when there is none (before attach_pre, after
-/// detach). The ffi state module invokes this once.
+/// detach). Invoked once below, for `RavfState`.
 #[macro_export]
 macro_rules! export_sysctl_handlers {
     ($with_view:path) => {
@@ -753,11 +739,8 @@ fn snapshot_stats(st: &RavfState) -> EthStats {
 /// the admin task talks to the PF, never the other way round, and the handler holds no
 /// iflib lock, so the lock order of `lock.rs` holds); a ring's counters are read under
 /// its queue lock (a bounded spin against at most one data-path call).
-///
-/// ITR: RavfState keeps no ITR value of its own, so the registers are the record:
-/// `rx_itr`/`tx_itr` read `VFINT_ITRN1(idx, 0)` and write `VFINT_ITRN1(idx, v)` for every
-/// queue vector in use. A VF reset clears them (the value then reads back as what the
-/// driver programs at init).
+/// The ITRs are the core's (`Vf::itr`/`Vf::set_itr`), which rewrites them at every init,
+/// so a value set here survives a reinit or a VF reset.
 impl SysctlView for RavfState {
     fn link(&self) -> Link {
         self.load_link()
@@ -799,21 +782,20 @@ impl SysctlView for RavfState {
         self.admin_irqs.load(Ordering::Relaxed)
     }
     fn itr(&self, rx: bool) -> u32 {
-        let idx = if rx { ITR_RX } else { ITR_TX };
-        // INTERVAL is bits 11:0 (i40e_register.h I40E_VFINT_ITRN1_INTERVAL_MASK).
-        self.bar.rd32(vfint_itrn1(idx, 0)) & 0xFFF
+        let ctl = self.ctl.lock();
+        ctl.vf
+            .as_ref()
+            .map_or(0, |vf| if rx { vf.itr().0 } else { vf.itr().1 })
     }
     fn set_itr(&self, rx: bool, itr: u32) -> Result<(), c_int> {
-        let idx = if rx { ITR_RX } else { ITR_TX };
-        // TX queues share the RX queues' vectors (ifdi.rs), so both ITRs are set on the
-        // RX queue vectors.
-        let nvec = self.nrxq.load(Ordering::Relaxed);
-        if nvec == 0 {
-            return Err(ENXIO);
-        }
-        let itr = u16::try_from(itr).map_err(|_| EINVAL)?;
-        for v in 0..nvec {
-            queue_itr_set(&self.bar, idx, v, itr).map_err(|_| EINVAL)?;
+        let mut ctl = self.ctl.lock();
+        let vf = ctl.vf.as_mut().ok_or(ENXIO)?;
+        let (r, t) = vf.itr();
+        // The core programs the queue vectors in use now and again at every init.
+        if rx {
+            vf.set_itr(itr, t);
+        } else {
+            vf.set_itr(r, itr);
         }
         Ok(())
     }
@@ -1119,7 +1101,18 @@ mod tests {
         assert_eq!(t.rt_tx_itr, 0x7A);
         assert_eq!(t.rt_enable_head_writeback, 1);
         assert_eq!(t.rt_debug_mask, 3);
+        // Through the KPI (the unit-test stand-in reports what the test sets).
         assert_eq!(tunables(), TUNABLE_DEFAULTS);
+        crate::testkpi::with(|m| {
+            m.tunables = Some(RavfTunables {
+                rt_rx_itr: 0x10,
+                rt_tx_itr: 0x5000,
+                rt_enable_head_writeback: 0,
+                rt_debug_mask: 0,
+            })
+        });
+        let t = tunables();
+        assert_eq!((t.rt_rx_itr, t.rt_tx_itr), (0x10, 0x7A));
     }
 
     // The real entry points, over a RavfState built as ffi's own unit tests build one
@@ -1195,28 +1188,19 @@ mod tests {
         // A queue set iflib did not set up a ring for.
         assert_eq!(get(idx("packets", RXQ), 0).0, ENXIO);
 
-        // rx_itr: written to every queue vector's VFINT_ITRN1(ITR_RX, v), read back.
+        // The ITRs live in the Vf: without one they cannot be read or set.
+        assert_eq!(get(idx("rx_itr", DEV), 0), (0, 0));
         // SAFETY: as above.
         assert_eq!(
             unsafe { ravf_sysctl_set_int(sc, idx("rx_itr", DEV), 0x20) },
-            0
+            ENXIO
         );
-        let w = testkpi::with(|m| m.writes.clone());
-        assert!(
-            w.contains(&(0x2800, 0x20)) && w.contains(&(0x2804, 0x20)),
-            "{w:x?}"
-        );
-        assert_eq!(get(idx("rx_itr", DEV), 0), (0, 0x20));
-        // SAFETY: as above.
-        assert_eq!(
-            unsafe { ravf_sysctl_set_int(sc, idx("tx_itr", DEV), 0x7A) },
-            0
-        );
-        assert!(testkpi::with(|m| m.writes.contains(&(0x2844, 0x7A))));
+        // SAFETY: as above. Range-checked before the state is looked at.
         assert_eq!(
             unsafe { ravf_sysctl_set_int(sc, idx("tx_itr", DEV), 0xFF1) },
             EINVAL
         );
+        assert!(testkpi::with(|m| m.writes.is_empty()));
 
         // SAFETY: mock ctx; detach frees the state and clears the softc pointer.
         unsafe { ravf_if_detach(ctx) };

@@ -59,6 +59,8 @@ pub struct Mock {
     pub mallocs: HashMap<usize, Layout>,
     pub locked: u32,
     pub irqs: Vec<(c_int, c_uint, String)>,
+    /// What ravf_kpi_tunables reports (`None`: the defaults).
+    pub tunables: Option<crate::sysctl::RavfTunables>,
 }
 
 use std::ffi::c_uint;
@@ -324,4 +326,8 @@ pub unsafe extern "C" fn ravf_kpi_mc_list(_ifp: if_t, buf: *mut u8, max: u32) ->
         std::ptr::copy_nonoverlapping(a.as_ptr(), buf.add(i * 6), 6);
     }
     addrs.len() as u32
+}
+#[no_mangle]
+pub unsafe extern "C" fn ravf_kpi_tunables(out: *mut crate::sysctl::RavfTunables) {
+    *out = with(|m| m.tunables).unwrap_or(crate::sysctl::TUNABLE_DEFAULTS);
 }

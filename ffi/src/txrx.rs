@@ -153,9 +153,13 @@ pub unsafe extern "C" fn ravf_isc_txd_credits_update(
     c_int::try_from(n).unwrap_or(c_int::MAX)
 }
 
-/// ift_rxd_available: complete frames from `pidx`, at most `budget`. Also called from
-/// the interrupt filter (budget 1): never waits; a busy queue answers 1 (iflib then
-/// schedules the RX task, which looks properly).
+/// ift_rxd_available: complete frames from `pidx`, at most `budget`. Called from the
+/// RX task and from iflib's interrupt handler (budget 1), which may have interrupted
+/// the RX task on its own CPU while it holds the queue lock; so this waits only
+/// briefly (`lock_brief`) and then answers 1 ("maybe": iflib schedules the RX task,
+/// which looks again). The brief wait makes a "maybe" in task context — which would
+/// send iflib to `pkt_get` on a frame that may not be there — practically
+/// impossible: it needs another CPU to hold the lock for thousands of spins.
 ///
 /// # Safety
 /// `sc` is this driver's softc.
@@ -173,7 +177,7 @@ pub unsafe extern "C" fn ravf_isc_rxd_available(
     let Some(q) = st.rxq(qid) else {
         return 0;
     };
-    match q.ring.try_with(|ring| ring.available(pidx, budget)) {
+    match q.ring.brief_with(|ring| ring.available(pidx, budget)) {
         Ok(v) => c_int::from(v.unwrap_or(0)),
         Err(()) => c_int::from(budget.min(1)),
     }

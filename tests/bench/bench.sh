@@ -4,6 +4,10 @@
 # the emulator run around them), and packets per second of the full in-process loop
 # (txd_encap -> emulator TX -> switch -> emulator RX -> rxd_available/pkt_get/refill).
 #
+# MMIO: in the harness a tail write runs the emulator synchronously inside the
+# callback; that work is excluded and each register access counted as 1 instruction
+# (what bus_space_write_4 is on amd64).
+#
 # Output: a table on stdout and target/bench/results.csv (not committed).
 # Targets (issue 3, style-and-performance.md B.8): txd_encap no offload <= 88 Ir,
 # with checksum offload <= 120, rxd_pkt_get with checksum <= 106, RX+TX <= 200 Ir per
@@ -39,17 +43,18 @@ command -v valgrind >/dev/null 2>&1 || have_valgrind=0
 
 kv() { sed -n "s/^$1=//p" "$2" | tail -1; }
 
-# ir MODE FIELD SYMBOLS...: total Ir inside SYMBOLS divided by the count FIELD.
+# ir MODE FIELD SYMBOLS...: Ir inside SYMBOLS (inclusive, with the emulator work
+# behind MMIO accesses taken out: cg_cost.py) divided by the count FIELD the bench
+# binary reports.
 ir() {
   local mode=$1 field=$2; shift 2
-  local toggles=()
-  for s in "$@"; do toggles+=("--toggle-collect=$s"); done
-  local cg=$OUT/callgrind.$mode.$field.out
-  valgrind --tool=callgrind --callgrind-out-file="$cg" "${toggles[@]}" \
+  local syms
+  syms=$(IFS=,; echo "$*")
+  local cg=$OUT/callgrind.$mode.out
+  valgrind --tool=callgrind --callgrind-out-file="$cg" \
     "$BIN" "$mode" "$N" > "$OUT/$mode.txt" 2> "$OUT/$mode.valgrind.txt"
   local total calls
-  total=$(sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$cg" | tail -1)
-  [ -n "$total" ] || total=$(sed -n 's/^summary: *\([0-9]*\).*/\1/p' "$cg" | tail -1)
+  read -r total _ < <(python3 tests/bench/cg_cost.py "$cg" "$syms" --exclude ravf_kpi_wr32,ravf_kpi_rd32)
   calls=$(kv "$field" "$OUT/$mode.txt")
   if [ -z "$calls" ] || [ "$calls" = 0 ] || [ -z "$total" ]; then echo "NA 0"; return; fi
   awk -v t="$total" -v c="$calls" 'BEGIN { printf "%.1f %d\n", t / c, c }'

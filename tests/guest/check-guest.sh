@@ -14,12 +14,17 @@ set -uo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 C=${RAVF_GUEST_CACHE:-/var/tmp/ravf-guest}
 TAP=${RAVF_GUEST_TAP:-ravfup0}
+TAPV=$TAP.v100                      # VLAN 100 access port
 TIMEOUT=${RAVF_GUEST_TIMEOUT:-480}
 SPEED=${RAVF_GUEST_SPEED:-40000}   # Mbit/s: the link speed the emulated PF reports (not its default)
 T0=$(date +%s)
 say() { echo "[check-guest +$(( $(date +%s) - T0 ))s] $*"; }
 die() { echo "guest: setup-failed ($*)"; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root"
+mkdir -p "$C"
+# One run at a time per cache (fixed TAP names, one chroot).
+exec 9> "$C/lock"
+flock 9 || die "lock $C/lock"
 
 bash "$REPO/tests/guest/setup.sh" "$C" || die "setup.sh"
 
@@ -46,8 +51,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-say "host network: $TAP"
-TAPV=$TAP.v100
+say "host network: $TAP, $TAPV"
 for t in "$TAP" "$TAPV"; do
   ip link del "$t" 2>/dev/null
   ip tuntap add dev "$t" mode tap || die "tuntap $t"

@@ -15,16 +15,19 @@
 #   netns: ping_loss=0% tcp_mbit=N tso_ctx=N csum_req=N violations=0
 # and exits non-zero when anything failed. The namespaces are removed on exit.
 #
-# Environment: RAVF_NETNS_BIN (a built ravf-netns; otherwise cargo builds it),
+# Environment: RAVF_NETNS_NAMES (the two namespaces, default "ra,rb"; the
+# integration test uses its own so that runs do not collide), RAVF_NETNS_BIN (a built ravf-netns; otherwise cargo builds it),
 # RAVF_NETNS_CONFIG (an iovctl.conf), PING_COUNT (default 200), IPERF_SECONDS
 # (default 3), RAVF_NETNS_JUMBO=0 to skip the MTU 9000 part, RAVF_NETNS_IPV6=0 to
 # skip IPv6.
 
 set -uo pipefail
 
+RAVF_NETNS_NAMES=${RAVF_NETNS_NAMES:-ra,rb}
+
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-NS_A=ra
-NS_B=rb
+NS_A=${RAVF_NETNS_NAMES%%,*}
+NS_B=${RAVF_NETNS_NAMES##*,}
 TAP_A=ravf0
 TAP_B=ravf1
 IP_A=10.77.0.1
@@ -91,9 +94,18 @@ fi
 [ -x "$BIN" ] || die "no ravf-netns binary at $BIN"
 
 # ---- namespaces and the pump -------------------------------------------------------
+case "$NS_A,$NS_B" in
+*[!A-Za-z0-9_.,-]* | ,* | *, | *,*,*) die "RAVF_NETNS_NAMES must be two names separated by a comma" ;;
+esac
+[ "$NS_A" != "$NS_B" ] || die "RAVF_NETNS_NAMES must name two different namespaces"
+# One run per pair of names at a time: a namespace that exists while nobody holds
+# its lock is left over from a killed run and is removed.
+mkdir -p /run/lock
+exec 9>"/run/lock/ravf-netns.$NS_A.$NS_B.lock"
+flock -n 9 || die "another demo-netns run is using namespaces $NS_A and $NS_B"
 for ns in "$NS_A" "$NS_B"; do
 	if ip netns list | grep -qw "^$ns"; then
-		say "removing a stale namespace $ns"
+		say "removing namespace $ns left over from an earlier run"
 		ip netns del "$ns"
 	fi
 	ip netns add "$ns" || die "ip netns add $ns failed"
@@ -208,8 +220,11 @@ iperf_run() {
 MBIT_AB=0
 MBIT_BA=0
 MBIT6=""
+MBIT_P=""
 iperf_run MBIT_AB "iperf3 TCP $IP_A -> $IP_B ${IPERF_SECONDS}s" -c "$IP_B" -t "$IPERF_SECONDS"
 iperf_run MBIT_BA "iperf3 TCP $IP_B -> $IP_A ${IPERF_SECONDS}s (-R)" -c "$IP_B" -t "$IPERF_SECONDS" -R
+# Four flows: spread over the TX queues (by flow hash) and the RX queues (RSS).
+iperf_run MBIT_P "iperf3 TCP $IP_A -> $IP_B 4 streams 2s" -c "$IP_B" -t 2 -P 4
 if [ "$IPV6" = 1 ]; then
 	iperf_run MBIT6 "iperf3 TCP $IP6_A -> $IP6_B 2s" -c "$IP6_B" -p 5202 -t 2
 fi
@@ -247,6 +262,7 @@ TSO_CTX=$(stat tso_ctx)
 CSUM_REQ=$(stat csum_req)
 VIOL=$(stat violations)
 RX_VALID=$(stat rx_data_valid)
+RX_BAD=$(stat rx_bad_csum)
 TX_GSO=$(stat tx_gso)
 [ -n "$VIOL" ] || fail "ravf-netns wrote no statistics"
 [ "${VIOL:-1}" = 0 ] || fail "${VIOL:-?} violations"
@@ -254,10 +270,11 @@ TX_GSO=$(stat tx_gso)
 [ "${TSO_CTX:-0}" -gt 0 ] || fail "no TSO context descriptors reached the emulator"
 [ "${CSUM_REQ:-0}" -gt 0 ] || fail "no checksum offload requests reached the emulator"
 [ "${RX_VALID:-0}" -gt 0 ] || fail "no received frame was marked DATA_VALID from ravf's checksum status"
+[ "${RX_BAD:-1}" = 0 ] || fail "${RX_BAD:-?} received frames had bad checksums (every one was checksummed by TX offload)"
 
 # The slower direction is the figure; every direction is printed above.
 TCP_MBIT=$(printf '%s\n' "$MBIT_AB" "$MBIT_BA" | sort -g | head -1)
-say "tcp Mbit/s: a->b ${MBIT_AB:-0}, b->a ${MBIT_BA:-0}${MBIT6:+, ipv6 a->b $MBIT6}${MBIT_J:+, mtu9000 a->b $MBIT_J}"
+say "tcp Mbit/s: a->b ${MBIT_AB:-0}, b->a ${MBIT_BA:-0}${MBIT_P:+, 4 streams a->b $MBIT_P}${MBIT6:+, ipv6 a->b $MBIT6}${MBIT_J:+, mtu9000 a->b $MBIT_J}"
 echo "netns: ping_loss=${WORST_LOSS}% tcp_mbit=${TCP_MBIT:-0} tso_ctx=${TSO_CTX:-0} csum_req=${CSUM_REQ:-0} violations=${VIOL:-?}"
 if [ ${#FAILURES[@]} -gt 0 ]; then
 	echo "netns: FAIL (${#FAILURES[@]} checks)"

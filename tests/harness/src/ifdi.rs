@@ -29,8 +29,12 @@ pub struct RavfTunables {
 }
 
 /// kmod/if_ravf.c's defaults: iavf's ITRs (0x3E RX, 0x7A TX), descriptor-done TX.
-pub const TUNABLE_DEFAULTS: RavfTunables =
-    RavfTunables { rt_rx_itr: 0x3E, rt_tx_itr: 0x7A, rt_enable_head_writeback: 0, rt_debug_mask: 0 };
+pub const TUNABLE_DEFAULTS: RavfTunables = RavfTunables {
+    rt_rx_itr: 0x3E,
+    rt_tx_itr: 0x7A,
+    rt_enable_head_writeback: 0,
+    rt_debug_mask: 0,
+};
 
 // kmod/ravf.h: RAVF_SYSCTL_NODE_*.
 pub const RAVF_SYSCTL_NODE_DEV: u32 = 0;

@@ -923,7 +923,10 @@ impl Machine {
     /// Read a sysctl node of the driver, e.g. `"resets_detected"`,
     /// `"vsi.rxq00.desc_err"` or `"vsi.txq01.tso"` (kmod/ravf_sysctl.c's view).
     pub fn sysctl_u64(&self, vf: usize, path: &str) -> Option<u64> {
-        use crate::ifdi::{RavfSysctlDesc, RAVF_SYSCTL_NODE_DEV, RAVF_SYSCTL_NODE_RXQ, RAVF_SYSCTL_NODE_TXQ, RAVF_SYSCTL_NODE_VSI};
+        use crate::ifdi::{
+            RavfSysctlDesc, RAVF_SYSCTL_NODE_DEV, RAVF_SYSCTL_NODE_RXQ, RAVF_SYSCTL_NODE_TXQ,
+            RAVF_SYSCTL_NODE_VSI,
+        };
         let p = self.port(vf)?;
         let (node, queue, name) = if let Some(rest) = path.strip_prefix("vsi.rxq") {
             let (q, n) = rest.split_once('.')?;
@@ -939,7 +942,12 @@ impl Machine {
         // Walk the table as kmod/ravf_sysctl.c does.
         let mut idx = None;
         for i in 0..1024u32 {
-            let mut d = RavfSysctlDesc { rsd_name: std::ptr::null(), rsd_descr: std::ptr::null(), rsd_node: 0, rsd_kind: 0 };
+            let mut d = RavfSysctlDesc {
+                rsd_name: std::ptr::null(),
+                rsd_descr: std::ptr::null(),
+                rsd_node: 0,
+                rsd_kind: 0,
+            };
             // SAFETY: d is valid for one write.
             if unsafe { ifdi::ravf_sysctl_desc(i, &mut d) } != 0 {
                 break;
@@ -955,7 +963,9 @@ impl Machine {
         let sc = p.kctx.softc_ptr();
         let mut out = 0u64;
         // SAFETY: sc is this driver's softc; out is valid for one write.
-        let rc = self.ifdi(vf, || unsafe { ifdi::ravf_sysctl_get_u64(sc, idx, queue, &mut out) });
+        let rc = self.ifdi(vf, || unsafe {
+            ifdi::ravf_sysctl_get_u64(sc, idx, queue, &mut out)
+        });
         (rc == 0).then_some(out)
     }
 
@@ -1187,16 +1197,24 @@ impl Machine {
     fn queue_tasks(&mut self, vf: usize) -> bool {
         let sh = self.sh.clone();
         let thresh = self.opts.sctx.tx_reclaim_thresh;
-        let budget = if self.opts.rx_budget == 0 { 16 } else { self.opts.rx_budget };
+        let budget = if self.opts.rx_budget == 0 {
+            16
+        } else {
+            self.opts.rx_budget
+        };
         let rx_nsegs = self.opts.sctx.rx_nsegments;
-        let Some(p) = self.port_mut(vf) else { return false };
+        let Some(p) = self.port_mut(vf) else {
+            return false;
+        };
         let bits = p.kctx.pending_vectors.replace(0);
         if bits == 0 {
             return false;
         }
         let c = p.kctx.ctx_ptr();
         let slots = p.kctx.irqs.borrow().clone();
-        let (Some(credits), Some(avail)) = (p.txrx.ift_txd_credits_update, p.txrx.ift_rxd_available) else {
+        let (Some(credits), Some(avail)) =
+            (p.txrx.ift_txd_credits_update, p.txrx.ift_rxd_available)
+        else {
             return false;
         };
         let softc = p.kctx.softc_ptr();
@@ -1204,7 +1222,9 @@ impl Machine {
             if bits & (1 << v) == 0 {
                 continue;
             }
-            let Some(s) = slots.iter().find(|s| s.vector == v) else { continue };
+            let Some(s) = slots.iter().find(|s| s.vector == v) else {
+                continue;
+            };
             let q = s.qid as usize;
             if q >= p.rxq.len() {
                 continue;
@@ -1221,23 +1241,33 @@ impl Machine {
             // The TX queue sharing this interrupt (iflib_softirq_alloc_generic).
             if q < p.txq.len() {
                 // SAFETY: the driver's callback with its softc and a valid queue id.
-                let work = in_exec(&sh, Exec::Filter, vf, || unsafe { credits(softc, q as u16, false) });
+                let work = in_exec(&sh, Exec::Filter, vf, || unsafe {
+                    credits(softc, q as u16, false)
+                });
                 if work == 0 {
                     // SAFETY: live context.
-                    in_exec(&sh, Exec::Filter, vf, || unsafe { ifdi::ravf_if_tx_queue_intr_enable(c, q as u16) });
+                    in_exec(&sh, Exec::Filter, vf, || unsafe {
+                        ifdi::ravf_if_tx_queue_intr_enable(c, q as u16)
+                    });
                 } else if p.kctx.running.get() {
                     // _task_fn_tx: reclaim, then re-arm.
                     completed_tx_reclaim(&sh, p, q, thresh);
                     // SAFETY: live context.
-                    in_exec(&sh, Exec::DataPath, vf, || unsafe { ifdi::ravf_if_tx_queue_intr_enable(c, q as u16) });
+                    in_exec(&sh, Exec::DataPath, vf, || unsafe {
+                        ifdi::ravf_if_tx_queue_intr_enable(c, q as u16)
+                    });
                 }
             }
             let cidx = p.rxq[q].cidx;
             // SAFETY: the driver's callback with its softc, a valid queue and iflib's cidx.
-            let ready = in_exec(&sh, Exec::Filter, vf, || unsafe { avail(softc, q as u16, cidx, 1) });
+            let ready = in_exec(&sh, Exec::Filter, vf, || unsafe {
+                avail(softc, q as u16, cidx, 1)
+            });
             if ready == 0 || !p.kctx.running.get() {
                 // SAFETY: live context.
-                in_exec(&sh, Exec::Filter, vf, || unsafe { ifdi::ravf_if_rx_queue_intr_enable(c, q as u16) });
+                in_exec(&sh, Exec::Filter, vf, || unsafe {
+                    ifdi::ravf_if_rx_queue_intr_enable(c, q as u16)
+                });
                 continue;
             }
             // _task_fn_rx: iflib_rxeof until it reports no more, then re-arm.
@@ -1246,11 +1276,15 @@ impl Machine {
                 rounds += 1;
             }
             if rounds >= 1024 {
-                sh.error(format!("vf{vf}: RX queue {q} never ran dry (rxd_available keeps reporting work)"));
+                sh.error(format!(
+                    "vf{vf}: RX queue {q} never ran dry (rxd_available keeps reporting work)"
+                ));
             }
             if p.kctx.running.get() {
                 // SAFETY: live context.
-                in_exec(&sh, Exec::DataPath, vf, || unsafe { ifdi::ravf_if_rx_queue_intr_enable(c, q as u16) });
+                in_exec(&sh, Exec::DataPath, vf, || unsafe {
+                    ifdi::ravf_if_rx_queue_intr_enable(c, q as u16)
+                });
             }
         }
         true
@@ -1367,7 +1401,9 @@ fn completed_tx_reclaim(sh: &Shared, p: &mut Port, q: usize, thresh: u64) -> usi
     let t = &mut p.txq[q];
     // iflib_tx_credits_update: clear = true only (the peek is the filter's).
     // SAFETY: the driver's callback with its softc and a valid queue id.
-    let n = in_exec(sh, Exec::DataPath, vf, || unsafe { credits(softc, q as u16, true) });
+    let n = in_exec(sh, Exec::DataPath, vf, || unsafe {
+        credits(softc, q as u16, true)
+    });
     if n < 0 {
         sh.error(format!("vf{vf}: txd_credits_update(q{q}) returned {n}"));
         return 0;

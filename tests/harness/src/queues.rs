@@ -378,7 +378,10 @@ mod tests {
         assert!(a.free(x));
         let z = a.alloc(900).unwrap(); // wraps to the front: [0, 960)
         assert_eq!(z, 0);
-        assert!(a.alloc(100).is_none(), "head may not run into the tail at 1024");
+        assert!(
+            a.alloc(100).is_none(),
+            "head may not run into the tail at 1024"
+        );
         assert!(a.unalloc(z), "the newest allocation can be taken back");
         assert!(a.free(y));
         assert!(a.free(w));

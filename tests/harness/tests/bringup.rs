@@ -139,3 +139,102 @@ fn bad_config_is_reported_with_its_line() {
     .expect("VF-7 with num_vfs 2 must be refused");
     assert_eq!(e.line, 2, "{e}");
 }
+
+#[test]
+fn ring_size_tunables_and_ring_wrap() {
+    // dev.ravf.N.iflib.override_ntxds/nrxds: powers of two in 64..4096 are taken,
+    // anything else falls back to the default 1024 (iflib_reset_qvalues).
+    for (ntxd, nrxd, want_t, want_r) in [(64, 64, 64, 64), (4096, 512, 4096, 512), (100, 3000, 1024, 1024)] {
+        let opts = ravf_harness::Options { ntxd: Some(ntxd), nrxd: Some(nrxd), ..Default::default() };
+        let mut m = machine_with(GUIDE, Default::default(), opts);
+        up_all(&mut m);
+        let s = m.scctx(0).unwrap();
+        assert_eq!((s.isc_ntxd[0], s.isc_nrxd[0]), (want_t, want_r));
+        // Clamp of iflib_device_register: tx_nsegments <= ntxd / 12.
+        assert!(s.isc_tx_nsegments <= (want_t / 12).max(1));
+        let (mut a, mut b) = hosts(&m);
+        // More packets than either ring holds: indexes wrap several times.
+        for seq in 1..=(3 * want_t.max(want_r) as u16 / 8).max(40) {
+            assert!(ping(&mut m, &mut a, &mut b, seq), "ring {ntxd}/{nrxd}: ping {seq}\n{}", dump(&m));
+        }
+        assert_clean(&m);
+    }
+}
+
+/// Attach both VFs; then either both came up (link, traffic) or attach failed with a
+/// message. Never a violation.
+fn attach_under_faults(m: &mut ravf_harness::Machine, what: &str) -> bool {
+    let r0 = m.attach(0);
+    let r1 = m.attach(1);
+    let up = r0.is_ok()
+        && r1.is_ok()
+        && m.run_until(60_000_000_000, |m| m.link_up(0) && m.link_up(1));
+    if up {
+        let (mut a, mut b) = hosts(m);
+        assert!(ping(m, &mut a, &mut b, 1), "{what}: no traffic\n{}", dump(m));
+    } else {
+        assert!(
+            !warnings(m).is_empty(),
+            "{what}: attach failed without a message: {r0:?} {r1:?}\n{}",
+            dump(m)
+        );
+    }
+    assert_clean(m);
+    up
+}
+
+#[test]
+fn late_mailbox_replies_never_break_the_contract() {
+    for seed in 1..=6u64 {
+        let sopts = ravf_sim::SimOptions { seed, ..Default::default() };
+        let mut m = machine_with(GUIDE, sopts, Default::default());
+        // 30% of the replies late by up to 30 ms (virtual).
+        emu::sim(&m).faults().random_replies(0, 300_000, 30_000_000);
+        assert!(attach_under_faults(&mut m, &format!("seed {seed}")), "late replies must not stop attach");
+    }
+}
+
+#[test]
+fn each_dropped_init_reply_is_survived() {
+    for op in [
+        vc::OP_CONFIG_VSI_QUEUES,
+        vc::OP_CONFIG_IRQ_MAP,
+        vc::OP_ENABLE_QUEUES,
+        vc::OP_ADD_ETH_ADDR,
+        vc::OP_GET_RSS_HENA_CAPS,
+        vc::OP_SET_RSS_HENA,
+        vc::OP_CONFIG_RSS_KEY,
+        vc::OP_CONFIG_RSS_LUT,
+        vc::OP_CONFIG_PROMISCUOUS_MODE,
+    ] {
+        let mut m = machine(GUIDE);
+        emu::sim(&m).faults().drop_reply(Some(0), op, 1);
+        attach_under_faults(&mut m, vc::op_name(op));
+    }
+}
+
+/// A dropped GET_VF_RESOURCES reply: the driver times out and asks again. The
+/// emulator counts a second GET_VF_RESOURCES without a VF reset in between as a
+/// VirtchnlState violation (hw-contract 5.1 gates); FreeBSD iavf retries it once
+/// the same way. Driver (reset before retrying) or emulator (accept the repeat)
+/// has to give; until then this stays ignored.
+#[test]
+#[ignore = "driver/emulator disagreement: GET_VF_RESOURCES retried without RESET_VF (see the doc comment)"]
+fn dropped_get_vf_resources_reply_is_survived() {
+    let mut m = machine(GUIDE);
+    emu::sim(&m).faults().drop_reply(Some(0), vc::OP_GET_VF_RESOURCES, 1);
+    attach_under_faults(&mut m, "GET_VF_RESOURCES");
+}
+
+#[test]
+fn media_change_is_refused_and_harmless() {
+    let mut m = machine(GUIDE);
+    up_all(&mut m);
+    // A VF has no PHY: iavf's ifdi_media_change returns ENODEV.
+    assert_ne!(m.media_change(0), 0);
+    let (list, cur) = m.media_list(0);
+    assert!(list.contains(&cur), "ifmedia_set of an added word");
+    let (mut a, mut b) = hosts(&m);
+    assert!(ping(&mut m, &mut a, &mut b, 1));
+    assert_clean(&m);
+}

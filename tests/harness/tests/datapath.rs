@@ -174,7 +174,10 @@ fn tso_sparse_windows_take_the_efbig_path() {
     // TSO segment may use: txd_encap must return EFBIG, iflib defragments (m_defrag,
     // 2 KiB clusters) and the retry succeeds.
     let (st, _) = tso_run(1448, 4000, 40_000, SegLayout::Chunks(100), 1500);
-    assert!(st.encap_efbig >= 10, "the driver must refuse sparse windows: {st:?}");
+    assert!(
+        st.encap_efbig >= 10,
+        "the driver must refuse sparse windows: {st:?}"
+    );
     assert_eq!(st.mbuf_defrag, st.encap_efbig, "{st:?}");
     assert_eq!(st.mbuf_defrag_failed, 0, "{st:?}");
     // More pieces than busdma takes (300 > 85): iflib defragments before the driver
@@ -235,8 +238,15 @@ fn checksum_offload_udp_and_ipv6() {
             .iter()
             .find(|f| f.data[12..14] == want[12..14])
             .expect("frame received");
-        assert_eq!(&got.data, want, "offloaded checksums differ from software ones");
-        assert!(got.csum_flags & CSUM_L4_VALID != 0, "RX L4 status {:#x}", got.csum_flags);
+        assert_eq!(
+            &got.data, want,
+            "offloaded checksums differ from software ones"
+        );
+        assert!(
+            got.csum_flags & CSUM_L4_VALID != 0,
+            "RX L4 status {:#x}",
+            got.csum_flags
+        );
     }
     assert_clean(&m);
 }

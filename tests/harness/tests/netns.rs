@@ -19,7 +19,11 @@ fn skip_reason() -> Option<String> {
     if !Path::new("/dev/net/tun").exists() {
         return Some("/dev/net/tun does not exist (no TUN/TAP in this kernel or container)".into());
     }
-    if let Err(e) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/net/tun") {
+    if let Err(e) = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/net/tun")
+    {
         return Some(format!("/dev/net/tun cannot be opened: {e}"));
     }
     // Can this process make a network namespace at all (containers often cannot)?
@@ -46,6 +50,12 @@ fn demo_netns_ping_and_iperf3_through_ravf() {
     let out = Command::new("bash")
         .arg(script)
         .env("RAVF_NETNS_BIN", env!("CARGO_BIN_EXE_ravf-netns"))
+        // Namespaces of our own, so that a concurrent `make demo-netns` (ra, rb) or
+        // another test run is not disturbed.
+        .env(
+            "RAVF_NETNS_NAMES",
+            format!("rt{0}a,rt{0}b", std::process::id()),
+        )
         .env("PING_COUNT", "100")
         .env("IPERF_SECONDS", "2")
         .output()
@@ -54,7 +64,11 @@ fn demo_netns_ping_and_iperf3_through_ravf() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     println!("{stdout}");
     eprintln!("{stderr}");
-    assert!(out.status.success(), "demo-netns.sh failed ({}):\n{stdout}\n{stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "demo-netns.sh failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
     let summary = stdout
         .lines()
         .find(|l| l.starts_with("netns: ping_loss="))
@@ -63,5 +77,8 @@ fn demo_netns_ping_and_iperf3_through_ravf() {
     assert!(summary.ends_with("violations=0"), "{summary}");
     assert!(!summary.contains("tso_ctx=0 "), "{summary}");
     assert!(!summary.contains("csum_req=0 "), "{summary}");
-    assert!(stdout.lines().any(|l| l == "netns: PASS"), "no PASS line in:\n{stdout}");
+    assert!(
+        stdout.lines().any(|l| l == "netns: PASS"),
+        "no PASS line in:\n{stdout}"
+    );
 }

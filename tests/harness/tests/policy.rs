@@ -84,7 +84,9 @@ fn promiscuous_not_applied_for_untrusted_vf() {
     );
     assert!(!emu::sim(&m).pf_state(0).unwrap().uc_promisc);
     assert!(
-        m.log().iter().any(|l| l.level <= 2 && l.text.to_lowercase().contains("promisc")),
+        m.log()
+            .iter()
+            .any(|l| l.level <= 2 && l.text.to_lowercase().contains("promisc")),
         "the driver must report that an untrusted VF's promiscuous request may not apply\n{}",
         dump(&m)
     );

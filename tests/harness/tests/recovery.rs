@@ -123,7 +123,10 @@ fn corrupt_rx_write_back_dropped_and_ring_keeps_working() {
             b.errors
         );
         let desc_err: u64 = (0..m.num_queues(1).1)
-            .map(|q| m.sysctl_u64(1, &format!("vsi.rxq{q:02}.desc_err")).unwrap_or(0))
+            .map(|q| {
+                m.sysctl_u64(1, &format!("vsi.rxq{q:02}.desc_err"))
+                    .unwrap_or(0)
+            })
             .sum();
         assert!(
             desc_err >= 1 || m.get_counter(1, IFCOUNTER_IERRORS) >= 1,

@@ -138,7 +138,8 @@ pub struct AdminQueue {
 /// hardware-set latches that software clears by writing 0 (contract 2.3, 3.6).
 fn len_write(old: u32, val: u32) -> u32 {
     let errs = AQLEN_VFE | AQLEN_OVFL | AQLEN_CRIT;
-    (val & !errs) | (old & val & errs)
+    // Bits 27:10 are reserved (REG-I40E): they read 0.
+    (val & (AQLEN_LEN_MASK | AQLEN_ENABLE)) | (old & val & errs)
 }
 
 impl AdminQueue {

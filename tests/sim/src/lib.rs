@@ -75,6 +75,10 @@ pub struct SimOptions {
     pub queue_pool: u16,
     /// On MDD, reset the VF (with RESET_IMPENDING) instead of only stopping the queue.
     pub mdd_reset: bool,
+    /// DMA needs PCI Command.BusMaster (bit 2), as on real hardware: with it clear the
+    /// device does no DMA and the attempt is a violation. Off by default only because
+    /// some in-tree clients do not set Command yet; the emulator's own tests run with it on.
+    pub require_bus_master: bool,
 }
 
 impl Default for SimOptions {
@@ -96,6 +100,7 @@ impl Default for SimOptions {
             rotate_vsi_id: false,
             queue_pool: 128,
             mdd_reset: false,
+            require_bus_master: false,
         }
     }
 }
@@ -190,6 +195,8 @@ struct Vf {
     stats_base: EthStats,
     irq_out: u32,
     resets: u64,
+    /// A DMA attempt without bus mastering was reported since BME was last set.
+    bme_warned: bool,
 }
 
 impl Vf {
@@ -311,6 +318,7 @@ impl Sim {
                 stats_base: EthStats::default(),
                 irq_out: 0,
                 resets: 0,
+                bme_warned: false,
             })
             .collect();
         let mut s = Sim {
@@ -728,10 +736,16 @@ impl Sim {
             );
             return;
         }
+        let bme_before = self.vfs[vf].pci.bus_master();
         let act = self.vfs[vf].pci.write(off, width, val);
         if act == CfgAction::Flr {
             self.flr(vf);
             return;
+        }
+        if !bme_before && self.vfs[vf].pci.bus_master() {
+            // DMA possible again: messages that waited can be delivered.
+            self.vfs[vf].bme_warned = false;
+            self.deliver_arq(vf);
         }
         // MSI-X enable / function mask changes may release pending vectors.
         self.service_irqs(vf);
@@ -915,10 +929,41 @@ impl Sim {
 
     // ------------------------------------------------------------------ admin queue
 
+    /// The VF's DMA view, if it may DMA now (memory attached; bus mastering enabled
+    /// when `require_bus_master`). A blocked attempt is reported once per BME episode.
+    fn dma(&mut self, vf: usize, what: &str) -> Option<Arc<dyn GuestMemory>> {
+        let v = &mut self.vfs[vf];
+        if self.opts.require_bus_master && !v.pci.bus_master() {
+            if !v.bme_warned {
+                v.bme_warned = true;
+                self.log.violation(
+                    vf,
+                    ViolationKind::DmaFault,
+                    format!("{what}: DMA with PCI Command.BusMaster clear (the device cannot master the bus)"),
+                );
+            }
+            return None;
+        }
+        if v.mem.is_none() {
+            self.log.violation(
+                vf,
+                ViolationKind::DmaFault,
+                format!("{what}: no guest memory attached"),
+            );
+        }
+        self.vfs[vf].mem.clone()
+    }
+
     fn process_atq(&mut self, vf: usize) {
         loop {
+            if self.vfs[vf].aq.atq_h == self.vfs[vf].aq.atq_t {
+                break;
+            }
+            let Some(mem) = self.dma(vf, "admin send queue") else {
+                break;
+            };
             let v = &mut self.vfs[vf];
-            let mem = v.mem.clone();
+            let mem = Some(mem);
             let Some(item) = v.aq.next_atq(mem.as_deref(), vf, &mut self.log) else {
                 break;
             };
@@ -930,8 +975,15 @@ impl Sim {
 
     fn deliver_arq(&mut self, vf: usize) {
         let now = self.now;
+        let v = &self.vfs[vf];
+        if v.aq.backlog.is_empty() || !v.aq.arq_enabled() || v.aq.arq_h == v.aq.arq_t {
+            return;
+        }
+        let Some(mem) = self.dma(vf, "admin receive queue") else {
+            return;
+        };
         let v = &mut self.vfs[vf];
-        let mem = v.mem.clone();
+        let mem = Some(mem);
         let n = v.aq.deliver(mem.as_deref(), vf, &mut self.log);
         if n > 0 {
             v.icr01 |= ICR01_ADMINQ;
@@ -1247,10 +1299,14 @@ impl Sim {
     }
 
     fn flush_tx(&mut self, vf: usize, q: usize) {
-        let v = &mut self.vfs[vf];
-        let (Some(mem), Some(t)) = (v.mem.clone(), v.txq[q].as_mut()) else {
+        if self.vfs[vf].txq[q].is_none() {
+            return;
+        }
+        let Some(mem) = self.dma(vf, "TX write-back") else {
             return;
         };
+        let v = &mut self.vfs[vf];
+        let Some(t) = v.txq[q].as_mut() else { return };
         let stall = self.faults.tx_stalled(vf, self.now);
         t.set_stall(stall);
         let mut ev = std::mem::take(&mut self.dpev);
@@ -1277,15 +1333,15 @@ impl Sim {
     /// Run TX queue `q` of `vf` and switch what it produced.
     fn run_tx(&mut self, vf: usize, q: usize) {
         let stall = self.faults.tx_stalled(vf, self.now);
+        let v = &self.vfs[vf];
+        if v.resetting() || !v.txq[q].as_ref().is_some_and(|t| t.is_enabled()) {
+            return;
+        }
+        let Some(mem) = self.dma(vf, "TX descriptor fetch") else {
+            return;
+        };
         let v = &mut self.vfs[vf];
-        if v.resetting() {
-            return;
-        }
-        let Some(mem) = v.mem.clone() else { return };
         let Some(t) = v.txq[q].as_mut() else { return };
-        if !t.is_enabled() {
-            return;
-        }
         t.set_stall(stall);
         let mut frames = std::mem::take(&mut self.frames);
         let mut ev = std::mem::take(&mut self.dpev);
@@ -1353,10 +1409,11 @@ impl Sim {
             v.counters.rx_discards += 1;
             return;
         }
-        let Some(mem) = v.mem.clone() else {
-            v.counters.rx_discards += 1;
+        let Some(mem) = self.dma(vf, "RX write-back") else {
+            self.vfs[vf].counters.rx_discards += 1;
             return;
         };
+        let v = &mut self.vfs[vf];
         let rss_on = v.rss.key.iter().any(|&b| b != 0);
         let q = if rss_on {
             dp::rss_hash(&v.rss, frame)

@@ -348,7 +348,8 @@ impl PfVf {
         self.init = false;
         self.active = false;
         self.resources_loaded = false;
-        self.driver_caps = 0;
+        // driver_caps (what the VF asked for) survives, as in i40e: it picks the link
+        // event format until the next GET_VF_RESOURCES. The grant does not.
         self.caps = 0;
         self.macs.clear();
         self.vlans.clear();
@@ -1168,5 +1169,61 @@ impl PfVf {
             *l = rd_u8(msg, vc::rss_lut::lut + i);
         }
         Ok(Vec::new())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retval_styles_from_the_contract() {
+        // Contract 4.1: virtchnl codes; PF-UP errno; PF-OOT i40e_status; -EPERM leaks in all.
+        let v = RetvalStyle::Virtchnl;
+        assert_eq!(
+            [
+                v.code(PfErr::Param),
+                v.code(PfErr::NoMem),
+                v.code(PfErr::NotSupported),
+                v.code(PfErr::UnknownOpcode)
+            ],
+            [-5, -18, -64, -64]
+        );
+        let e = RetvalStyle::Errno;
+        assert_eq!(
+            [
+                e.code(PfErr::Param),
+                e.code(PfErr::NoMem),
+                e.code(PfErr::NotSupported),
+                e.code(PfErr::UnknownOpcode)
+            ],
+            [-22, -12, -95, -22]
+        );
+        let o = RetvalStyle::I40eStatus;
+        assert_eq!(
+            [
+                o.code(PfErr::Param),
+                o.code(PfErr::InvalidMac),
+                o.code(PfErr::NoMem),
+                o.code(PfErr::NotSupported)
+            ],
+            [-5, -10, -18, -60]
+        );
+        for s in [v, e, o] {
+            assert_eq!(s.code(PfErr::Perm), -1);
+        }
+    }
+
+    #[test]
+    fn eth_stats_byte_order() {
+        let s = EthStats {
+            rx_bytes: 0x0102,
+            tx_errors: 7,
+            ..Default::default()
+        };
+        let b = s.to_bytes();
+        assert_eq!(b.len(), 96);
+        assert_eq!(&b[0..8], &[0x02, 0x01, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(&b[88..96], &[7, 0, 0, 0, 0, 0, 0, 0]);
     }
 }

@@ -4,6 +4,26 @@
 //! This module only names and decodes offsets; the behaviour of each register lives
 //! with its owner (AQ registers in `aq.rs`, interrupt registers in `intr.rs`, tails
 //! and RSS in `lib.rs`).
+//!
+//! Reset domains. The header annotates each register (VFR, CORER, PFR, EMPR); a VF
+//! sees only VF resets (VFR, VFLR/FLR) in the emulator, and on every one of them the
+//! emulator resets **all** of the VF's BAR0 state:
+//!
+//! | registers | header domain | on a VF reset | why |
+//! |---|---|---|---|
+//! | ITRN1, DYN_CTLN1, ITR01, DYN_CTL01, VFGEN_RSTAT | VFR | cleared (RSTAT: 0 then 2) | header |
+//! | AQ registers (ATQ/ARQ BAL, BAH, LEN, H, T) | EMPR | cleared | contract 2.3: drivers detect resets by ARQLEN.ENABLE = 0 |
+//! | QTX_TAIL1 (PFR), QRX_TAIL1 (CORER) | PFR/CORER | cleared | the PF rebuilds the queue contexts; no queue survives a reset (5.9) |
+//! | ICR01, ICR0_ENA1, STAT_CTL01 | CORER | cleared | UNCONFIRMED (contract 7.4); every driver rewrites them after AQ init |
+//! | VFQF_HENA | CORER | default HENA | the PF writes it at VSI setup (5.9) |
+//! | VFQF_HKEY, HLUT, HREGION | CORER | zero | "the PF initializes the key and LUT to 0" (VC-UP) |
+//!
+//! Read-back: tails, ITRs, BAL/BAH, HENA/HKEY/HREGION read what was written (tails
+//! 13 bits, ITRs 12 bits, H/T 10 bits, LEN its LEN/ENABLE bits plus the error latches,
+//! HLUT 4 bits per entry, ICR0_ENA1 bits 25/30, STAT_CTL01 bits 3:2); DYN_CTL reads
+//! the written fields without the one-shot bits (CLEARPBA, SWINT_TRIG) and with the
+//! live INTENA; ICR01 reads and clears; VFGEN_RSTAT reads the reset state; the iWARP
+//! error registers read 0.
 
 /// BAR0 size: 64 KiB (contract section 1).
 pub const BAR0_SIZE: u64 = 0x1_0000;

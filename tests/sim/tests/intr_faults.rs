@@ -5,7 +5,7 @@ use common::*;
 
 use ravf_sim::fault::RxCorruption;
 use ravf_sim::mem::GuestMemory;
-use ravf_sim::{IovConfig, PfEvent, Sim, SimOptions, ViolationKind};
+use ravf_sim::{IovConfig, PfEvent, Sim, ViolationKind};
 
 const MAC0: [u8; 6] = [0xaa, 0x88, 0x44, 0x00, 0x02, 0x00];
 const MAC1: [u8; 6] = [0xaa, 0x88, 0x44, 0x00, 0x02, 0x01];
@@ -13,7 +13,7 @@ const MAC1: [u8; 6] = [0xaa, 0x88, 0x44, 0x00, 0x02, 0x01];
 fn example() -> Sim {
     Sim::new(
         IovConfig::parse(include_str!("../../../examples/ixl0.conf")).unwrap(),
-        SimOptions::default(),
+        strict(),
     )
 }
 

@@ -15,7 +15,7 @@ fn out_of_tree_flavor_reply_is_36_bytes_with_max_mtu_0() {
     let mut d = Drv::new(
         sim(SimOptions {
             flavor: PfFlavor::OutOfTree,
-            ..Default::default()
+            ..strict()
         }),
         0,
     );
@@ -30,7 +30,7 @@ fn pf_version_1_0_mode() {
     let mut d = Drv::new(
         sim(SimOptions {
             pf_version_minor: 0,
-            ..Default::default()
+            ..strict()
         }),
         0,
     );
@@ -48,7 +48,7 @@ fn default_mac_modes() {
     let mut d = Drv::new(
         sim(SimOptions {
             default_mac: DefaultMacMode::AlwaysAssigned,
-            ..Default::default()
+            ..strict()
         }),
         1,
     );
@@ -60,7 +60,7 @@ fn default_mac_modes() {
     let mut d2 = Drv::new(
         sim(SimOptions {
             default_mac: DefaultMacMode::AlwaysAssigned,
-            ..Default::default()
+            ..strict()
         }),
         1,
     );
@@ -73,7 +73,7 @@ fn default_mac_modes() {
     .unwrap();
     let opts = SimOptions {
         default_mac: DefaultMacMode::AlwaysZero,
-        ..Default::default()
+        ..strict()
     };
     let mut d = Drv::new(Sim::new(cfg, opts), 0);
     let r = d.bring_up(CAPS_FBSD | 1 << 25);
@@ -85,7 +85,7 @@ fn dpdk_style_rstat_sequence() {
     let mut d = Drv::new(
         sim(SimOptions {
             rstat_completed_step: true,
-            ..Default::default()
+            ..strict()
         }),
         0,
     );
@@ -110,7 +110,7 @@ fn rotated_vsi_id_makes_the_old_one_invalid() {
     let mut d = Drv::new(
         sim(SimOptions {
             rotate_vsi_id: true,
-            ..Default::default()
+            ..strict()
         }),
         0,
     );
@@ -132,7 +132,7 @@ fn rotated_vsi_id_makes_the_old_one_invalid() {
 
 #[test]
 fn primary_and_legacy_default_mac_bookkeeping() {
-    let mut d = Drv::new(sim(SimOptions::default()), 0);
+    let mut d = Drv::new(sim(strict()), 0);
     d.bring_up(CAPS_FBSD);
     d.drain();
     assert_eq!(
@@ -177,7 +177,7 @@ fn trusted_vf_has_the_larger_mac_limit() {
     let cfg =
         IovConfig::parse("PF { device: ixl0; num_vfs: 2; }\nDEFAULT { allow-promisc: true; }\n")
             .unwrap();
-    let mut d = Drv::new(Sim::new(cfg, SimOptions::default()), 0);
+    let mut d = Drv::new(Sim::new(cfg, strict()), 0);
     d.bring_up(CAPS_FBSD);
     d.drain();
     let macs: Vec<_> = (0..40u8).map(|i| ([0x01, 0, 0x5e, 0, 1, i], 2)).collect();
@@ -191,13 +191,7 @@ fn trusted_vf_has_the_larger_mac_limit() {
 #[test]
 fn random_reply_faults_are_reproducible_from_the_seed() {
     fn run(seed: u64) -> Vec<bool> {
-        let mut d = Drv::new(
-            sim(SimOptions {
-                seed,
-                ..Default::default()
-            }),
-            0,
-        );
+        let mut d = Drv::new(sim(SimOptions { seed, ..strict() }), 0);
         d.sim.faults().random_replies(300_000, 0, 0);
         d.bring_up(CAPS_FBSD);
         d.drain();
@@ -217,7 +211,7 @@ fn random_reply_faults_are_reproducible_from_the_seed() {
 
 #[test]
 fn set_link_reaches_every_vf_with_an_enabled_arq() {
-    let mut d = Drv::new(sim(SimOptions::default()), 0);
+    let mut d = Drv::new(sim(strict()), 0);
     d.bring_up(CAPS_FBSD);
     d.drain();
     d.sim.set_link(true, 40_000);

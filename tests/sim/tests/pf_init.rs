@@ -115,7 +115,7 @@ fn get_vf_resources_reply_bytes() {
 #[test]
 fn admin_mac_is_reported_and_uso_keeps_the_mac() {
     let cfg = IovConfig::parse(include_str!("../../../examples/ixl0.conf")).unwrap();
-    let mut d = Drv::new(Sim::new(cfg, SimOptions::default()), 1);
+    let mut d = Drv::new(Sim::new(cfg, strict()), 1);
     let r = d.bring_up(CAPS_FBSD);
     assert_eq!(&r.data[30..36], &[0xaa, 0x88, 0x44, 0x00, 0x02, 0x01]);
     // Without an admin MAC, requesting USO keeps a MAC the VF added before a reset.
@@ -382,10 +382,29 @@ fn unknown_opcode_and_state_gates() {
 fn errno_retval_style() {
     let opts = SimOptions {
         retval: ravf_sim::RetvalStyle::Errno,
-        ..Default::default()
+        ..strict()
     };
     let mut d = Drv::new(Sim::new(IovConfig::with_vfs(1), opts), 0);
     d.init_aq();
     d.version(1, 1);
     assert_eq!(d.call(OP_GET_VF_RESOURCES, &[0; 3]).retval, -22);
+}
+
+#[test]
+fn no_dma_without_bus_mastering() {
+    let mut d = Drv::new(two_vfs(), 0);
+    d.init_aq();
+    d.sim.cfg_write(0, 0x04, 2, 0x0002); // BusMaster off
+    d.send(OP_VERSION, &[1, 0, 0, 0, 1, 0, 0, 0]);
+    assert_eq!(d.rd(ATQH), 0, "the ATQ is not fetched");
+    let v = d.sim.take_violations();
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].kind, ViolationKind::DmaFault);
+    d.sim.cfg_write(0, 0x04, 2, 0x0006);
+    d.wr(ATQT, 1); // the driver rings again
+    assert_eq!(d.rd(ATQH), 1);
+    assert_eq!(d.recv().unwrap().op, OP_VERSION);
+    // FLR clears Command: DMA stops until the driver re-enables bus mastering.
+    d.sim.flr(0);
+    assert_eq!(d.sim.cfg_read(0, 0x04, 2) & 0x4, 0);
 }

@@ -91,7 +91,7 @@ fn mac_filter_limit_and_pf_set_mac() {
         "PF { device: ixl0; num_vfs: 1; }\nVF-0 { mac-addr: \"aa:88:44:00:02:00\"; }\n",
     )
     .unwrap();
-    let mut d = up(0, Sim::new(cfg, SimOptions::default()));
+    let mut d = up(0, Sim::new(cfg, strict()));
     let other = d.mac_list(&[([0x02, 1, 2, 3, 4, 5], 1)]);
     assert_eq!(
         d.call(OP_ADD_ETH_ADDR, &other).retval,
@@ -182,7 +182,7 @@ fn vlan_limit_upstream_and_oot() {
 
     let opts = SimOptions {
         flavor: PfFlavor::OutOfTree,
-        ..Default::default()
+        ..strict()
     };
     let mut d = up(0, Sim::new(IovConfig::with_vfs(1), opts));
     let ids: Vec<u16> = (1..=17).collect();
@@ -372,7 +372,7 @@ fn link_flap_and_timed_reset() {
 #[test]
 fn vf_to_vf_through_the_veb_and_to_the_uplink() {
     let cfg = IovConfig::parse(include_str!("../../../examples/ixl0.conf")).unwrap();
-    let sim = Sim::new(cfg, SimOptions::default());
+    let sim = Sim::new(cfg, strict());
     let mut a = up(0, sim);
     let ra = queues_up(&mut a);
     // Move the Sim to VF1's driver (one Sim, two VFs).

@@ -17,8 +17,10 @@
 //! received frame the driver calls valid is also checked in software: a frame ravf
 //! calls valid with a bad checksum (or the reverse) is a violation.
 //!
-//! The emulator's clock follows real time. The TAP's MTU is mirrored to the driver
-//! (SIOCSIFMTU through the stand-in) when it changes.
+//! The emulator's clock follows real time, and each VF's transmissions are paced at
+//! its link speed (the emulator itself moves a whole TSO burst in an instant; see
+//! [`WIRE_BURST`]). The TAP's MTU is mirrored to the driver (SIOCSIFMTU through the
+//! stand-in) when it changes.
 //!
 //! Usage: ravf-netns [--config FILE] [--ns NS_A,NS_B] [--tap TAP_A,TAP_B]
 //!                   [--ready FILE] [--stats FILE] [--max-seconds N] [--verbose]
@@ -81,13 +83,13 @@ const IFREQ_LEN: usize = 40;
 /// if_arp.h: `ARPHRD_ETHER 1`.
 const ARPHRD_ETHER: u16 = 1;
 
-/// The MSS range the 700 series segments (i40e_txrx.h: I40E_MIN_TSO_MSS 64; the
-/// upper bound is the 9728-byte max frame less headers, i40e_main.c's
-/// I40E_MAX_TSO_MSS... UNCONFIRMED name; the issue's test range is 64..9668). Outside
-/// it, this program segments in software rather than hand the driver a request no
-/// FreeBSD stack would make.
+/// What the 700 series segments without flagging MDD (hw-contract.md 5.11 and the
+/// TSO limits: BAD_LSO_MSS for an MSS outside 64..9668, WRONG_SIZE when header + MSS
+/// exceeds 9728). Linux asks for an MSS outside this only in odd cases (a peer
+/// advertising a tiny MSS); those frames are segmented here in software instead.
 const TSO_MSS_MIN: u16 = 64;
 const TSO_MSS_MAX: u16 = 9668;
+const TSO_MAX_SEGMENT_FRAME: usize = 9728;
 
 /// Room for a 64 KiB GSO frame plus headers and the vnet header.
 const RX_BUF: usize = 65536 + 256;
@@ -155,6 +157,8 @@ struct TxCounts {
     sw_csum: u64,
     sw_seg: u64,
     dropped: u64,
+    /// Frames of a VLAN device (tag moved to M_VLANTAG).
+    vlan: u64,
 }
 
 fn be16(b: &[u8], o: usize) -> u16 {
@@ -181,16 +185,29 @@ fn plan_tx(h: &VnetHdr, frame: &[u8], c: &mut TxCounts) -> TxPlan {
         VNET_GSO_NONE => {}
         VNET_GSO_TCPV4 | VNET_GSO_TCPV6 => {
             c.gso += 1;
-            let Some(l) = l else { return TxPlan::Drop("GSO frame without parseable headers".into()) };
+            let Some(l) = l else {
+                return TxPlan::Drop("GSO frame without parseable headers".into());
+            };
             let want4 = gso == VNET_GSO_TCPV4;
             if (want4 && !is4) || (!want4 && !is6) || l.ipproto != pkt::IPPROTO_TCP {
-                return TxPlan::Drop(format!("GSO type {gso} on ethertype {:#06x} proto {}", l.etype, l.ipproto));
+                return TxPlan::Drop(format!(
+                    "GSO type {gso} on ethertype {:#06x} proto {}",
+                    l.etype, l.ipproto
+                ));
             }
-            if (TSO_MSS_MIN..=TSO_MSS_MAX).contains(&h.gso_size) {
+            let hdr = l.ehdrlen + l.ip_hlen + l.l4_hlen;
+            if (TSO_MSS_MIN..=TSO_MSS_MAX).contains(&h.gso_size)
+                && hdr + usize::from(h.gso_size) <= TSO_MAX_SEGMENT_FRAME
+            {
                 // tcp_output with TSO: CSUM_IP_TSO/CSUM_IP6_TSO, tso_segsz = MSS, and
                 // (IPv4) CSUM_IP, as ip_output sets it whenever the interface has
                 // IP checksum offload.
-                return TxPlan::Offload(Offload { ip_csum: is4, l4_csum: true, tso_mss: Some(h.gso_size), vlan: None });
+                return TxPlan::Offload(Offload {
+                    ip_csum: is4,
+                    l4_csum: true,
+                    tso_mss: Some(h.gso_size),
+                    vlan: None,
+                });
             }
             c.sw_seg += 1;
             return match sw_segment(frame, &l, usize::from(h.gso_size)) {
@@ -212,22 +229,54 @@ fn plan_tx(h: &VnetHdr, frame: &[u8], c: &mut TxCounts) -> TxPlan {
             _ => None,
         };
         if (is4 || is6) && usize::from(h.csum_start) == l4 && std_off == Some(h.csum_offset) {
-            return TxPlan::Offload(Offload { ip_csum: is4, l4_csum: true, tso_mss: None, vlan: None });
+            return TxPlan::Offload(Offload {
+                ip_csum: is4,
+                l4_csum: true,
+                tso_mss: None,
+                vlan: None,
+            });
         }
     }
     c.sw_csum += 1;
     let mut f = frame.to_vec();
-    match sw_csum(&mut f, usize::from(h.csum_start), usize::from(h.csum_offset)) {
+    match sw_csum(
+        &mut f,
+        usize::from(h.csum_start),
+        usize::from(h.csum_offset),
+    ) {
         Ok(()) => TxPlan::Software(vec![f]),
         Err(e) => TxPlan::Drop(e),
     }
+}
+
+/// A frame from one of Linux's VLAN devices on the TAP carries its 802.1Q tag in the
+/// data (tun puts it there). Take the tag out and ask for hardware insertion instead
+/// (M_VLANTAG with the TCI, as FreeBSD's vlan(4) does over an interface with
+/// VLAN_HWTAGGING); the checksum start moves with the header. None when untagged.
+fn untag(h: &VnetHdr, frame: &[u8]) -> Option<(VnetHdr, Vec<u8>, u16)> {
+    if frame.len() < 18 || be16(frame, 12) != pkt::ETHERTYPE_VLAN {
+        return None;
+    }
+    let tci = be16(frame, 14);
+    let mut f = Vec::with_capacity(frame.len() - 4);
+    f.extend_from_slice(&frame[..12]);
+    f.extend_from_slice(&frame[16..]);
+    let mut h2 = *h;
+    h2.hdr_len = h.hdr_len.saturating_sub(4);
+    if h.flags & VNET_F_NEEDS_CSUM != 0 {
+        h2.csum_start = h.csum_start.saturating_sub(4);
+    }
+    Some((h2, f, tci))
 }
 
 /// skb_checksum_help: sum from `start` to the end (the field holds the pseudo-header
 /// sum), store the complement at `start + off`; 0 becomes 0xffff (CSUM_MANGLED_0).
 fn sw_csum(f: &mut [u8], start: usize, off: usize) -> Result<(), String> {
     if start >= f.len() || start + off + 2 > f.len() {
-        return Err(format!("csum_start {start} + csum_offset {off} outside a {}-byte frame", f.len()));
+        return Err(format!(
+            "csum_start {start} + csum_offset {off} outside a {}-byte frame",
+            f.len()
+        ));
     }
     let c = !csum_fold(csum_add(0, &f[start..]));
     put16(f, start + off, if c == 0 { 0xffff } else { c });
@@ -248,7 +297,10 @@ fn sw_segment(frame: &[u8], l: &Layout, mss: usize) -> Result<Vec<Vec<u8>>, Stri
         _ => th + usize::from(be16(frame, ip + 4)),
     };
     if hdr > end || end > frame.len() {
-        return Err(format!("GSO frame lengths inconsistent (headers {hdr}, IP end {end}, frame {})", frame.len()));
+        return Err(format!(
+            "GSO frame lengths inconsistent (headers {hdr}, IP end {end}, frame {})",
+            frame.len()
+        ));
     }
     let payload = &frame[hdr..end];
     let seq0 = u32::from_be_bytes([frame[th + 4], frame[th + 5], frame[th + 6], frame[th + 7]]);
@@ -314,7 +366,8 @@ fn rx_csum_status(f: &RxFrame) -> RxCsum {
         return RxCsum::Unchecked;
     }
     let is4 = pkt::layout(&f.data).is_ok_and(|l| l.etype == pkt::ETHERTYPE_IP);
-    let l3_ok = !is4 || f.csum_flags & (CSUM_L3_CALC | CSUM_L3_VALID) == (CSUM_L3_CALC | CSUM_L3_VALID);
+    let l3_ok =
+        !is4 || f.csum_flags & (CSUM_L3_CALC | CSUM_L3_VALID) == (CSUM_L3_CALC | CSUM_L3_VALID);
     if l4 == (CSUM_L4_CALC | CSUM_L4_VALID) && l3_ok {
         RxCsum::Valid
     } else {
@@ -332,7 +385,10 @@ fn errno_err(what: &str) -> io::Error {
 fn ifreq_named(name: &str) -> io::Result<[u8; IFREQ_LEN]> {
     let mut r = [0u8; IFREQ_LEN];
     if name.is_empty() || name.len() >= 16 || name.contains('/') {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("bad interface name '{name}'")));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("bad interface name '{name}'"),
+        ));
     }
     r[..name.len()].copy_from_slice(name.as_bytes());
     Ok(r)
@@ -354,6 +410,9 @@ struct Tap {
     sock: OwnedFd,
     name: String,
     ns: String,
+    /// The TAP's namespace and ours, for looking at its VLAN devices.
+    ns_file: File,
+    home: File,
 }
 
 fn open_file(path: &str) -> io::Result<File> {
@@ -368,26 +427,75 @@ fn setns_net(fd: RawFd, what: &str) -> io::Result<()> {
     Ok(())
 }
 
+/// Run `f` with this thread in the network namespace `ns_file`, then return to
+/// `home`.
+fn in_ns<R>(ns_file: &File, home: &File, ns: &str, f: impl FnOnce() -> R) -> io::Result<R> {
+    setns_net(ns_file.as_raw_fd(), &format!("setns into {ns}"))?;
+    let r = f();
+    if let Err(e) = setns_net(home.as_raw_fd(), "setns back to the initial namespace") {
+        // Continuing in the wrong namespace would misplace everything after.
+        eprintln!("ravf-netns: {e}");
+        std::process::exit(3);
+    }
+    Ok(r)
+}
+
+/// /proc/net/vlan/config (net/8021q/vlanproc.c): two header lines, then
+/// `name | VID | parent` per VLAN device. The VIDs whose parent is `parent`.
+fn parse_vlan_config(text: &str, parent: &str) -> Vec<u16> {
+    let mut v: Vec<u16> = text
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('|').map(str::trim).collect();
+            match f[..] {
+                [_, vid, p] if p == parent => vid.parse().ok().filter(|&x| (1..4095).contains(&x)),
+                _ => None,
+            }
+        })
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 impl Tap {
     /// Create TAP `name` inside network namespace `ns` (/run/netns/NS) with the
     /// virtio-net header and the offloads, and give it `mac`.
     fn create(ns: &str, name: &str, mac: [u8; 6]) -> io::Result<Tap> {
         let home = open_file("/proc/thread-self/ns/net")?;
-        let target = open_file(&format!("/run/netns/{ns}"))?;
-        setns_net(target.as_raw_fd(), &format!("setns into {ns}"))?;
-        let r = Tap::create_here(name, mac);
-        if let Err(e) = setns_net(home.as_raw_fd(), "setns back to the initial namespace") {
-            // Continuing in the wrong namespace would misplace everything after.
-            eprintln!("ravf-netns: {e}");
-            std::process::exit(3);
-        }
-        r.map(|(fd, sock)| Tap { fd, sock, name: name.to_string(), ns: ns.to_string() })
+        let ns_file = open_file(&format!("/run/netns/{ns}"))?;
+        let r = in_ns(&ns_file, &home, ns, || Tap::create_here(name, mac))?;
+        r.map(|(fd, sock)| Tap {
+            fd,
+            sock,
+            name: name.to_string(),
+            ns: ns.to_string(),
+            ns_file,
+            home,
+        })
+    }
+
+    /// The VLAN IDs of the VLAN devices on this TAP (`ip link add link TAP type vlan
+    /// id N` in its namespace), from /proc/net/vlan/config as that namespace sees it.
+    fn vlans(&self) -> io::Result<Vec<u16>> {
+        let text = in_ns(&self.ns_file, &self.home, &self.ns, || {
+            std::fs::read_to_string("/proc/thread-self/net/vlan/config")
+        })?;
+        // No 8021q module or no VLAN devices in this namespace: none.
+        Ok(text
+            .map(|t| parse_vlan_config(&t, &self.name))
+            .unwrap_or_default())
     }
 
     fn create_here(name: &str, mac: [u8; 6]) -> io::Result<(OwnedFd, OwnedFd)> {
         let path = CString::new("/dev/net/tun").unwrap_or_default();
         // SAFETY: a NUL-terminated path; the result is checked.
-        let raw = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC) };
+        let raw = unsafe {
+            libc::open(
+                path.as_ptr(),
+                libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
+            )
+        };
         if raw < 0 {
             return Err(errno_err("open /dev/net/tun"));
         }
@@ -395,14 +503,25 @@ impl Tap {
         let fd = unsafe { OwnedFd::from_raw_fd(raw) };
         let mut r = ifreq_named(name)?;
         r[16..18].copy_from_slice(&(IFF_TAP | IFF_NO_PI | IFF_VNET_HDR).to_ne_bytes());
-        ioctl_ifreq(fd.as_raw_fd(), TUNSETIFF, &mut r, &format!("TUNSETIFF {name}"))?;
+        ioctl_ifreq(
+            fd.as_raw_fd(),
+            TUNSETIFF,
+            &mut r,
+            &format!("TUNSETIFF {name}"),
+        )?;
         let sz: c_int = VNET_HDR_LEN as c_int;
         // SAFETY: TUNSETVNETHDRSZ reads one int through the pointer.
         if unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETVNETHDRSZ as _, &sz as *const c_int) } < 0 {
             return Err(errno_err("TUNSETVNETHDRSZ"));
         }
         // SAFETY: TUNSETOFFLOAD takes the flags as the argument value.
-        if unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETOFFLOAD as _, (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) as c_ulong) } < 0
+        if unsafe {
+            libc::ioctl(
+                fd.as_raw_fd(),
+                TUNSETOFFLOAD as _,
+                (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) as c_ulong,
+            )
+        } < 0
         {
             return Err(errno_err("TUNSETOFFLOAD"));
         }
@@ -416,13 +535,24 @@ impl Tap {
         let mut r = ifreq_named(name)?;
         r[16..18].copy_from_slice(&ARPHRD_ETHER.to_ne_bytes());
         r[18..24].copy_from_slice(&mac);
-        ioctl_ifreq(sock.as_raw_fd(), libc::SIOCSIFHWADDR as c_ulong, &mut r, "SIOCSIFHWADDR")?;
+        ioctl_ifreq(
+            sock.as_raw_fd(),
+            libc::SIOCSIFHWADDR as c_ulong,
+            &mut r,
+            "SIOCSIFHWADDR",
+        )?;
         Ok((fd, sock))
     }
 
     fn mtu(&self) -> Option<u32> {
         let mut r = ifreq_named(&self.name).ok()?;
-        ioctl_ifreq(self.sock.as_raw_fd(), libc::SIOCGIFMTU as c_ulong, &mut r, "SIOCGIFMTU").ok()?;
+        ioctl_ifreq(
+            self.sock.as_raw_fd(),
+            libc::SIOCGIFMTU as c_ulong,
+            &mut r,
+            "SIOCGIFMTU",
+        )
+        .ok()?;
         Some(i32::from_ne_bytes([r[16], r[17], r[18], r[19]]) as u32)
     }
 
@@ -448,8 +578,14 @@ impl Tap {
     fn write(&self, h: &VnetHdr, frame: &[u8]) -> io::Result<()> {
         let hb = h.bytes();
         let iov = [
-            libc::iovec { iov_base: hb.as_ptr() as *mut _, iov_len: hb.len() },
-            libc::iovec { iov_base: frame.as_ptr() as *mut _, iov_len: frame.len() },
+            libc::iovec {
+                iov_base: hb.as_ptr() as *mut _,
+                iov_len: hb.len(),
+            },
+            libc::iovec {
+                iov_base: frame.as_ptr() as *mut _,
+                iov_len: frame.len(),
+            },
         ];
         // SAFETY: both iovecs point to live buffers of the stated lengths; the kernel
         // only reads them.
@@ -480,8 +616,18 @@ fn install_signals() {
 
 /// Wait until one of `fds` is readable or `timeout` passes (ppoll(2)).
 fn wait_readable(fds: &[RawFd], timeout: Duration) {
-    let mut p: Vec<libc::pollfd> = fds.iter().map(|&fd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 }).collect();
-    let ts = libc::timespec { tv_sec: timeout.as_secs() as _, tv_nsec: timeout.subsec_nanos() as _ };
+    let mut p: Vec<libc::pollfd> = fds
+        .iter()
+        .map(|&fd| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let ts = libc::timespec {
+        tv_sec: timeout.as_secs() as _,
+        tv_nsec: timeout.subsec_nanos() as _,
+    };
     // SAFETY: p and ts live across the call; no signal mask change.
     unsafe {
         libc::ppoll(p.as_mut_ptr(), p.len() as _, &ts, std::ptr::null());
@@ -509,7 +655,9 @@ fn usage() -> &'static str {
 fn pair(s: &str, what: &str) -> Result<[String; 2], String> {
     match s.split(',').collect::<Vec<_>>()[..] {
         [a, b] if !a.is_empty() && !b.is_empty() && a != b => Ok([a.to_string(), b.to_string()]),
-        _ => Err(format!("{what} wants two different names separated by a comma, got '{s}'")),
+        _ => Err(format!(
+            "{what} wants two different names separated by a comma, got '{s}'"
+        )),
     }
 }
 
@@ -534,7 +682,9 @@ fn parse_args() -> Result<Args, String> {
             "--ready" => a.ready = Some(val("--ready")?),
             "--stats" => a.stats = Some(val("--stats")?),
             "--max-seconds" => {
-                a.max_seconds = val("--max-seconds")?.parse().map_err(|e| format!("--max-seconds: {e}"))?
+                a.max_seconds = val("--max-seconds")?
+                    .parse()
+                    .map_err(|e| format!("--max-seconds: {e}"))?
             }
             "--verbose" | "-v" => a.verbose = true,
             "--wire" => a.wire = true,
@@ -570,6 +720,8 @@ struct Side {
     /// Where the next batch starts (queues take turns).
     next_q: usize,
     mtu: u32,
+    /// VLAN IDs registered with the driver (the TAP's VLAN devices).
+    vlans: Vec<u16>,
     tx: TxCounts,
     rx: RxCounts,
     tx_sent: u64,
@@ -623,7 +775,9 @@ fn pick_queue(frame: &[u8], nq: usize) -> usize {
         pkt::ETHERTYPE_IPV6 => (ip + 8, ip + 40),
         _ => return 0,
     };
-    let ports = if matches!(l.ipproto, pkt::IPPROTO_TCP | pkt::IPPROTO_UDP) && frame.len() >= ip + l.ip_hlen + 4 {
+    let ports = if matches!(l.ipproto, pkt::IPPROTO_TCP | pkt::IPPROTO_UDP)
+        && frame.len() >= ip + l.ip_hlen + 4
+    {
         &frame[ip + l.ip_hlen..ip + l.ip_hlen + 4]
     } else {
         &[][..]
@@ -685,7 +839,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let opts = Options { verbose: args.verbose, ..Options::default() };
+    let opts = Options {
+        verbose: args.verbose,
+        ..Options::default()
+    };
     let mut m = match emu::machine_from_config(&text, opts) {
         Ok(m) => m,
         Err(e) => {
@@ -718,7 +875,10 @@ fn main() -> ExitCode {
         let tap = match Tap::create(&args.ns[vf], &args.tap[vf], mac) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("ravf-netns: TAP {} in namespace {}: {e}", args.tap[vf], args.ns[vf]);
+                eprintln!(
+                    "ravf-netns: TAP {} in namespace {}: {e}",
+                    args.tap[vf], args.ns[vf]
+                );
                 return ExitCode::from(1);
             }
         };
@@ -739,6 +899,7 @@ fn main() -> ExitCode {
             wire_tokens: WIRE_BURST,
             next_q: 0,
             mtu,
+            vlans: Vec::new(),
             tx: TxCounts::default(),
             rx: RxCounts::default(),
             tx_sent: 0,
@@ -747,7 +908,13 @@ fn main() -> ExitCode {
         });
     }
     if let Some(r) = &args.ready {
-        write_file(r, &format!("{} {}\n{} {}\n", args.ns[0], args.tap[0], args.ns[1], args.tap[1]));
+        write_file(
+            r,
+            &format!(
+                "{} {}\n{} {}\n",
+                args.ns[0], args.tap[0], args.ns[1], args.tap[1]
+            ),
+        );
     }
     println!("ravf-netns: ready; pumping frames (SIGTERM to stop)");
     let mut viol = Violations { list: Vec::new() };
@@ -792,16 +959,33 @@ fn pump(m: &mut Machine, sides: &mut [Side], args: &Args, viol: &mut Violations)
                     }
                 };
                 work = true;
+                let untagged = untag(&h, frame);
+                let (h, frame, vlan) = match &untagged {
+                    Some((h2, f, tci)) => (*h2, f.as_slice(), Some(*tci)),
+                    None => (h, frame, None),
+                };
+                if vlan.is_some() {
+                    s.tx.vlan += 1;
+                }
                 let q = pick_queue(frame, nq);
                 match plan_tx(&h, frame, &mut s.tx) {
-                    TxPlan::Offload(off) => {
+                    TxPlan::Offload(mut off) => {
+                        off.vlan = vlan;
                         let cost = wire_cost(frame, &off);
-                        s.pending[q].push_back(Pending { frame: frame.to_vec(), off, cost });
+                        s.pending[q].push_back(Pending {
+                            frame: frame.to_vec(),
+                            off,
+                            cost,
+                        });
                     }
                     TxPlan::Software(v) => {
+                        let off = Offload {
+                            vlan,
+                            ..Offload::NONE
+                        };
                         for frame in v {
-                            let cost = wire_cost(&frame, &Offload::NONE);
-                            s.pending[q].push_back(Pending { frame, off: Offload::NONE, cost });
+                            let cost = wire_cost(&frame, &off);
+                            s.pending[q].push_back(Pending { frame, off, cost });
                         }
                     }
                     TxPlan::Drop(why) => {
@@ -828,14 +1012,39 @@ fn pump(m: &mut Machine, sides: &mut [Side], args: &Args, viol: &mut Violations)
                 deliver(s, f, viol);
             }
         }
-        // ifconfig mtu: mirror the TAP's MTU to the driver.
+        // ifconfig mtu: mirror the TAP's MTU to the driver; and the VLAN devices on
+        // the TAP to its VLAN filters (vlan(4)'s vlan_config/vlan_unconfig events).
         if last_mtu_check.elapsed() >= Duration::from_millis(200) {
             last_mtu_check = Instant::now();
             for s in sides.iter_mut() {
+                match s.tap.vlans() {
+                    Ok(v) if v != s.vlans => {
+                        for &tag in v.iter().filter(|t| !s.vlans.contains(t)) {
+                            m.vlan_register(s.vf, tag);
+                            println!(
+                                "ravf-netns: {}.{tag} created: ravf vlan_register({tag})",
+                                s.tap.name
+                            );
+                        }
+                        for &tag in s.vlans.iter().filter(|t| !v.contains(t)) {
+                            m.vlan_unregister(s.vf, tag);
+                            println!(
+                                "ravf-netns: {}.{tag} removed: ravf vlan_unregister({tag})",
+                                s.tap.name
+                            );
+                        }
+                        s.vlans = v;
+                    }
+                    Ok(_) => {}
+                    Err(e) => eprintln!("ravf-netns: VLANs of {}: {e}", s.tap.name),
+                }
                 if let Some(mtu) = s.tap.mtu() {
                     if mtu != s.mtu {
                         let err = m.set_mtu(s.vf, mtu);
-                        println!("ravf-netns: {} MTU {} -> {mtu}: ravf SIOCSIFMTU errno {err}", s.tap.name, s.mtu);
+                        println!(
+                            "ravf-netns: {} MTU {} -> {mtu}: ravf SIOCSIFMTU errno {err}",
+                            s.tap.name, s.mtu
+                        );
                         if err == 0 {
                             s.mtu = mtu;
                         } else {
@@ -883,13 +1092,18 @@ fn send_pending(m: &mut Machine, s: &mut Side, viol: &mut Violations) -> bool {
             })
             .count();
         let before = m.tx_stats(s.vf, q);
-        let batch: Vec<(&[u8], Offload)> = s.pending[q].iter().take(n).map(|p| (p.frame.as_slice(), p.off)).collect();
+        let batch: Vec<(&[u8], Offload)> = s.pending[q]
+            .iter()
+            .take(n)
+            .map(|p| (p.frame.as_slice(), p.off))
+            .collect();
         let r = m.send_batch(s.vf, q, &batch, &SegLayout::Contiguous);
         drop(batch);
         let after = m.tx_stats(s.vf, q);
         // Packets the driver (or iflib's parse) refused are dropped by send_batch;
         // ENOBUFS stops the batch and leaves the rest queued, as in iflib's ring.
-        let refused = (after.encap_errors - before.encap_errors) + (after.mbuf_defrag_failed - before.mbuf_defrag_failed);
+        let refused = (after.encap_errors - before.encap_errors)
+            + (after.mbuf_defrag_failed - before.mbuf_defrag_failed);
         let consumed = match r {
             Ok(sent) => {
                 s.tx_sent += sent as u64;
@@ -909,7 +1123,10 @@ fn send_pending(m: &mut Machine, s: &mut Side, viol: &mut Violations) -> bool {
         };
         if refused > 0 {
             s.tx_refused += refused;
-            viol.add(format!("VF{} q{q}: {refused} frame(s) refused by txd_encap/iflib parse", s.vf));
+            viol.add(format!(
+                "VF{} q{q}: {refused} frame(s) refused by txd_encap/iflib parse",
+                s.vf
+            ));
         }
         for p in s.pending[q].drain(..consumed) {
             s.wire_tokens -= p.cost;
@@ -930,7 +1147,11 @@ fn deliver(s: &mut Side, f: RxFrame, viol: &mut Violations) {
         RxCsum::Valid => {
             // An independent check of what DATA_VALID tells Linux not to check.
             if let Err(e) = pkt::check_ip(&f.data) {
-                viol.add(format!("VF{}: ravf reported a valid checksum on a bad frame: {e} ({})", s.vf, pkt::describe(&f.data)));
+                viol.add(format!(
+                    "VF{}: ravf reported a valid checksum on a bad frame: {e} ({})",
+                    s.vf,
+                    pkt::describe(&f.data)
+                ));
             } else {
                 h.flags = VNET_F_DATA_VALID;
                 s.rx.data_valid += 1;
@@ -939,7 +1160,11 @@ fn deliver(s: &mut Side, f: RxFrame, viol: &mut Violations) {
         RxCsum::Bad => {
             s.rx.bad += 1;
             if pkt::check_ip(&f.data).is_ok() {
-                viol.add(format!("VF{}: ravf reported a bad checksum on a good frame ({})", s.vf, pkt::describe(&f.data)));
+                viol.add(format!(
+                    "VF{}: ravf reported a bad checksum on a good frame ({})",
+                    s.vf,
+                    pkt::describe(&f.data)
+                ));
             }
         }
         RxCsum::Unchecked => s.rx.unchecked += 1,
@@ -967,29 +1192,50 @@ fn report(m: &Machine, sides: &[Side], args: &Args, mut viol: Violations) -> Exi
     let tso_ctx: u64 = c.iter().map(|c| c.tso_ctx).sum();
     let tso_segments: u64 = c.iter().map(|c| c.tso_segments).sum();
     let csum_req: u64 = c.iter().map(|c| c.csum_req).sum();
+    let vlan_inserted: u64 = c.iter().map(|c| c.vlan_inserted).sum();
+    let vlan_stripped: u64 = c.iter().map(|c| c.vlan_stripped).sum();
+    let tx_vlan: u64 = sides.iter().map(|s| s.tx.vlan).sum();
+    let rx_vlan: u64 = sides.iter().map(|s| s.rx.vlan_reinserted).sum();
     println!("ravf-netns: summary");
     for s in sides {
         let t = &s.tx;
         let r = &s.rx;
         println!(
-            "  VF{} {}: from Linux {} frames ({} GSO, {} csum, {} sw csum, {} sw segmented, {} dropped), {} to ravf, {} refused, {} while down",
-            s.vf, s.tap.name, t.frames, t.gso, t.csum, t.sw_csum, t.sw_seg, t.dropped, s.tx_sent, s.tx_refused, s.tx_netdown
+            "  VF{} {}: from Linux {} frames ({} GSO, {} csum, {} VLAN, {} sw csum, {} sw segmented, {} dropped), {} to ravf, {} refused, {} while down",
+            s.vf, s.tap.name, t.frames, t.gso, t.csum, t.vlan, t.sw_csum, t.sw_seg, t.dropped, s.tx_sent, s.tx_refused, s.tx_netdown
         );
         println!(
             "  VF{} {}: to Linux {} frames {} bytes ({} DATA_VALID, {} bad checksum, {} unchecked, {} VLAN tags reinserted, {} write errors)",
             s.vf, s.tap.name, r.frames, r.bytes, r.data_valid, r.bad, r.unchecked, r.vlan_reinserted, r.write_errors
+        );
+        let (ntx, nrx) = m.num_queues(s.vf);
+        let txq: Vec<String> = (0..ntx)
+            .map(|q| m.tx_stats(s.vf, q).packets.to_string())
+            .collect();
+        let rxq: Vec<String> = (0..nrx)
+            .map(|q| m.rx_stats(s.vf, q).packets.to_string())
+            .collect();
+        println!(
+            "  VF{} per-queue packets: TX [{}] RX [{}]",
+            s.vf,
+            txq.join(" "),
+            rxq.join(" ")
         );
         print!("{}", emu::counters(m, s.vf));
     }
     let tx_gso: u64 = sides.iter().map(|s| s.tx.gso).sum();
     let tx_csum: u64 = sides.iter().map(|s| s.tx.csum).sum();
     let rx_valid: u64 = sides.iter().map(|s| s.rx.data_valid).sum();
+    // Every frame here was checksummed by the sending VF's offload: one that the
+    // receiving VF finds bad means the TX checksum path is broken.
+    let rx_bad: u64 = sides.iter().map(|s| s.rx.bad).sum();
     let rx_frames: u64 = sides.iter().map(|s| s.rx.frames).sum();
     let sw: u64 = sides.iter().map(|s| s.tx.sw_csum + s.tx.sw_seg).sum();
     let dropped: u64 = sides.iter().map(|s| s.tx.dropped).sum();
     let stats = format!(
         "tso_ctx={tso_ctx}\ntso_segments={tso_segments}\ncsum_req={csum_req}\ntx_gso={tx_gso}\ntx_csum={tx_csum}\n\
-         tx_software={sw}\ntx_dropped={dropped}\nrx_frames={rx_frames}\nrx_data_valid={rx_valid}\nviolations={}\n",
+         tx_software={sw}\ntx_dropped={dropped}\nrx_frames={rx_frames}\nrx_data_valid={rx_valid}\nrx_bad_csum={rx_bad}\ntx_vlan={tx_vlan}\nrx_vlan={rx_vlan}\nvlan_inserted={vlan_inserted}\n\
+         vlan_stripped={vlan_stripped}\nviolations={}\n",
         viol.list.len()
     );
     println!(
@@ -1016,7 +1262,10 @@ fn wire(args: &Args) -> ExitCode {
         match Tap::create(&args.ns[i], &args.tap[i], mac) {
             Ok(t) => taps.push(t),
             Err(e) => {
-                eprintln!("ravf-netns: TAP {} in namespace {}: {e}", args.tap[i], args.ns[i]);
+                eprintln!(
+                    "ravf-netns: TAP {} in namespace {}: {e}",
+                    args.tap[i], args.ns[i]
+                );
                 return ExitCode::from(1);
             }
         }
@@ -1046,23 +1295,61 @@ mod tests {
     use ravf_harness::pkt::{Addrs, TcpFields};
 
     fn hdr(flags: u8, gso_type: u8, gso_size: u16, csum_start: u16, csum_offset: u16) -> VnetHdr {
-        VnetHdr { flags, gso_type, hdr_len: 66, gso_size, csum_start, csum_offset }
+        VnetHdr {
+            flags,
+            gso_type,
+            hdr_len: 66,
+            gso_size,
+            csum_start,
+            csum_offset,
+        }
     }
 
     fn tcp4(payload: usize) -> Vec<u8> {
         let a = Addrs::V4([10, 77, 0, 1], [10, 77, 0, 2]);
-        let f = TcpFields { sport: 5201, dport: 40000, seq: 1000, ack: 7, flags: pkt::TCP_ACK | pkt::TCP_PSH, window: 500 };
-        let seg = pkt::tcp(a, f, true, &(0..payload).map(|i| i as u8).collect::<Vec<_>>());
-        let ip = pkt::ipv4([10, 77, 0, 1], [10, 77, 0, 2], pkt::IPPROTO_TCP, 0x1234, &seg);
+        let f = TcpFields {
+            sport: 5201,
+            dport: 40000,
+            seq: 1000,
+            ack: 7,
+            flags: pkt::TCP_ACK | pkt::TCP_PSH,
+            window: 500,
+        };
+        let seg = pkt::tcp(
+            a,
+            f,
+            true,
+            &(0..payload).map(|i| i as u8).collect::<Vec<_>>(),
+        );
+        let ip = pkt::ipv4(
+            [10, 77, 0, 1],
+            [10, 77, 0, 2],
+            pkt::IPPROTO_TCP,
+            0x1234,
+            &seg,
+        );
         pkt::ether([2; 6], [4; 6], None, pkt::ETHERTYPE_IP, &ip)
     }
 
     fn tcp6(payload: usize) -> Vec<u8> {
         let s = [0xfd, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
         let d = [0xfd, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
-        let f = TcpFields { sport: 1, dport: 2, seq: 5, ack: 0, flags: pkt::TCP_ACK, window: 9 };
+        let f = TcpFields {
+            sport: 1,
+            dport: 2,
+            seq: 5,
+            ack: 0,
+            flags: pkt::TCP_ACK,
+            window: 9,
+        };
         let seg = pkt::tcp(Addrs::V6(s, d), f, false, &vec![0x5a; payload]);
-        pkt::ether([2; 6], [4; 6], None, pkt::ETHERTYPE_IPV6, &pkt::ipv6(s, d, pkt::IPPROTO_TCP, &seg))
+        pkt::ether(
+            [2; 6],
+            [4; 6],
+            None,
+            pkt::ETHERTYPE_IPV6,
+            &pkt::ipv6(s, d, pkt::IPPROTO_TCP, &seg),
+        )
     }
 
     #[test]
@@ -1071,7 +1358,17 @@ mod tests {
         // (le16 each), then num_buffers (le16).
         let raw = [1u8, 1, 66, 0, 0xa8, 0x05, 34, 0, 16, 0, 0, 0];
         let h = VnetHdr::parse(&raw).unwrap();
-        assert_eq!(h, VnetHdr { flags: 1, gso_type: 1, hdr_len: 66, gso_size: 1448, csum_start: 34, csum_offset: 16 });
+        assert_eq!(
+            h,
+            VnetHdr {
+                flags: 1,
+                gso_type: 1,
+                hdr_len: 66,
+                gso_size: 1448,
+                csum_start: 34,
+                csum_offset: 16
+            }
+        );
         let mut back = raw;
         back[10] = 1; // num_buffers = 1 on the way out
         assert_eq!(h.bytes(), back);
@@ -1082,11 +1379,33 @@ mod tests {
     fn gso_tcpv4_becomes_tso_with_the_mss() {
         let f = tcp4(20000);
         let mut c = TxCounts::default();
-        let p = plan_tx(&hdr(VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, 1448, 34, 16), &f, &mut c);
-        assert_eq!(p, TxPlan::Offload(Offload { ip_csum: true, l4_csum: true, tso_mss: Some(1448), vlan: None }));
+        let p = plan_tx(
+            &hdr(VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, 1448, 34, 16),
+            &f,
+            &mut c,
+        );
+        assert_eq!(
+            p,
+            TxPlan::Offload(Offload {
+                ip_csum: true,
+                l4_csum: true,
+                tso_mss: Some(1448),
+                vlan: None
+            })
+        );
         assert_eq!((c.gso, c.csum, c.sw_seg), (1, 0, 0));
         // The ECN bit does not change the request.
-        let p = plan_tx(&hdr(VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4 | VNET_GSO_ECN, 1448, 34, 16), &f, &mut c);
+        let p = plan_tx(
+            &hdr(
+                VNET_F_NEEDS_CSUM,
+                VNET_GSO_TCPV4 | VNET_GSO_ECN,
+                1448,
+                34,
+                16,
+            ),
+            &f,
+            &mut c,
+        );
         assert!(matches!(p, TxPlan::Offload(o) if o.tso_mss == Some(1448)));
     }
 
@@ -1094,19 +1413,41 @@ mod tests {
     fn gso_tcpv6_has_no_ip_checksum_request() {
         let f = tcp6(9000);
         let mut c = TxCounts::default();
-        let p = plan_tx(&hdr(VNET_F_NEEDS_CSUM, VNET_GSO_TCPV6, 1428, 54, 16), &f, &mut c);
-        assert_eq!(p, TxPlan::Offload(Offload { ip_csum: false, l4_csum: true, tso_mss: Some(1428), vlan: None }));
+        let p = plan_tx(
+            &hdr(VNET_F_NEEDS_CSUM, VNET_GSO_TCPV6, 1428, 54, 16),
+            &f,
+            &mut c,
+        );
+        assert_eq!(
+            p,
+            TxPlan::Offload(Offload {
+                ip_csum: false,
+                l4_csum: true,
+                tso_mss: Some(1428),
+                vlan: None
+            })
+        );
         // A TCPV4 GSO type on an IPv6 frame is malformed.
-        assert!(matches!(plan_tx(&hdr(1, VNET_GSO_TCPV4, 1428, 54, 16), &f, &mut c), TxPlan::Drop(_)));
+        assert!(matches!(
+            plan_tx(&hdr(1, VNET_GSO_TCPV4, 1428, 54, 16), &f, &mut c),
+            TxPlan::Drop(_)
+        ));
     }
 
     #[test]
     fn partial_checksum_becomes_l4_offload() {
         let f = tcp4(100);
         let mut c = TxCounts::default();
-        let p = plan_tx(&hdr(VNET_F_NEEDS_CSUM, VNET_GSO_NONE, 0, 34, 16), &f, &mut c);
+        let p = plan_tx(
+            &hdr(VNET_F_NEEDS_CSUM, VNET_GSO_NONE, 0, 34, 16),
+            &f,
+            &mut c,
+        );
         assert_eq!(p, TxPlan::Offload(Offload::CSUM));
-        assert_eq!(plan_tx(&hdr(0, 0, 0, 0, 0), &f, &mut c), TxPlan::Offload(Offload::NONE));
+        assert_eq!(
+            plan_tx(&hdr(0, 0, 0, 0, 0), &f, &mut c),
+            TxPlan::Offload(Offload::NONE)
+        );
         assert_eq!((c.frames, c.csum, c.sw_csum), (2, 1, 0));
     }
 
@@ -1120,15 +1461,26 @@ mod tests {
         let mut partial = echo;
         partial[2] = 0;
         partial[3] = 0;
-        let ip = pkt::ipv4([10, 77, 0, 1], [10, 77, 0, 2], pkt::IPPROTO_ICMP, 1, &partial);
+        let ip = pkt::ipv4(
+            [10, 77, 0, 1],
+            [10, 77, 0, 2],
+            pkt::IPPROTO_ICMP,
+            1,
+            &partial,
+        );
         let f = pkt::ether([2; 6], [4; 6], None, pkt::ETHERTYPE_IP, &ip);
         let mut c = TxCounts::default();
-        let TxPlan::Software(v) = plan_tx(&hdr(VNET_F_NEEDS_CSUM, 0, 0, 34, 2), &f, &mut c) else { panic!("not software") };
+        let TxPlan::Software(v) = plan_tx(&hdr(VNET_F_NEEDS_CSUM, 0, 0, 34, 2), &f, &mut c) else {
+            panic!("not software")
+        };
         assert_eq!(&v[0][34..], &want[..]);
         assert!(pkt::check_ip(&v[0]).is_ok());
         assert_eq!(c.sw_csum, 1);
         // Out of the frame: dropped.
-        assert!(matches!(plan_tx(&hdr(VNET_F_NEEDS_CSUM, 0, 0, 400, 2), &f, &mut c), TxPlan::Drop(_)));
+        assert!(matches!(
+            plan_tx(&hdr(VNET_F_NEEDS_CSUM, 0, 0, 400, 2), &f, &mut c),
+            TxPlan::Drop(_)
+        ));
     }
 
     #[test]
@@ -1136,7 +1488,11 @@ mod tests {
         let payload = 100;
         let f = tcp4(payload);
         let mut c = TxCounts::default();
-        let TxPlan::Software(segs) = plan_tx(&hdr(VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, 40, 34, 16), &f, &mut c) else {
+        let TxPlan::Software(segs) = plan_tx(
+            &hdr(VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, 40, 34, 16),
+            &f,
+            &mut c,
+        ) else {
             panic!("not software")
         };
         assert_eq!(segs.len(), 3);
@@ -1157,6 +1513,44 @@ mod tests {
     }
 
     #[test]
+    fn segments_larger_than_the_hardware_frame_are_done_in_software() {
+        // 14 + 20 + 32 header bytes + MSS 9668 = 9734 > 9728 (WRONG_SIZE): software.
+        let f = tcp4(20000);
+        let mut c = TxCounts::default();
+        let p = plan_tx(
+            &hdr(VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, 9668, 34, 16),
+            &f,
+            &mut c,
+        );
+        let TxPlan::Software(segs) = p else {
+            panic!("not software: {p:?}")
+        };
+        assert_eq!(segs.len(), 3);
+        assert!(segs
+            .iter()
+            .all(|s| s.len() <= 9734 && pkt::check_tcp(s).is_ok()));
+        // 66 + 9662 = 9728 fits.
+        let p = plan_tx(
+            &hdr(VNET_F_NEEDS_CSUM, VNET_GSO_TCPV4, 9662, 34, 16),
+            &f,
+            &mut c,
+        );
+        assert!(matches!(p, TxPlan::Offload(o) if o.tso_mss == Some(9662)));
+    }
+
+    #[test]
+    fn wire_cost_counts_every_segment() {
+        // 20000 payload bytes at MSS 1448 = 14 segments of 66 header bytes each:
+        // the frame once, 13 more headers, 24 bytes of framing per segment.
+        let f = tcp4(20000);
+        let off = Offload::tso(1448);
+        assert_eq!(wire_cost(&f, &off), (f.len() + 13 * 66 + 14 * 24) as i64);
+        // A short frame is padded to 60 bytes.
+        let arp = pkt::ether(pkt::BROADCAST, [4; 6], None, pkt::ETHERTYPE_ARP, &[0; 28]);
+        assert_eq!(wire_cost(&arp, &Offload::NONE), 60 + 24);
+    }
+
+    #[test]
     fn rx_checksum_flags_map_to_data_valid_only_when_both_layers_pass() {
         let mk = |flags: u32, data: Vec<u8>| RxFrame {
             data,
@@ -1170,11 +1564,23 @@ mod tests {
         };
         let all = CSUM_L3_CALC | CSUM_L3_VALID | CSUM_L4_CALC | CSUM_L4_VALID;
         assert_eq!(rx_csum_status(&mk(all, tcp4(10))), RxCsum::Valid);
-        assert_eq!(rx_csum_status(&mk(CSUM_L3_CALC | CSUM_L3_VALID | CSUM_L4_CALC, tcp4(10))), RxCsum::Bad);
-        assert_eq!(rx_csum_status(&mk(CSUM_L3_CALC | CSUM_L4_CALC | CSUM_L4_VALID, tcp4(10))), RxCsum::Bad);
-        assert_eq!(rx_csum_status(&mk(CSUM_L3_CALC | CSUM_L3_VALID, tcp4(10))), RxCsum::Unchecked);
+        assert_eq!(
+            rx_csum_status(&mk(CSUM_L3_CALC | CSUM_L3_VALID | CSUM_L4_CALC, tcp4(10))),
+            RxCsum::Bad
+        );
+        assert_eq!(
+            rx_csum_status(&mk(CSUM_L3_CALC | CSUM_L4_CALC | CSUM_L4_VALID, tcp4(10))),
+            RxCsum::Bad
+        );
+        assert_eq!(
+            rx_csum_status(&mk(CSUM_L3_CALC | CSUM_L3_VALID, tcp4(10))),
+            RxCsum::Unchecked
+        );
         // IPv6 has no header checksum: L4 valid is enough.
-        assert_eq!(rx_csum_status(&mk(CSUM_L4_CALC | CSUM_L4_VALID, tcp6(10))), RxCsum::Valid);
+        assert_eq!(
+            rx_csum_status(&mk(CSUM_L4_CALC | CSUM_L4_VALID, tcp6(10))),
+            RxCsum::Valid
+        );
     }
 
     #[test]

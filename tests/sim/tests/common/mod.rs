@@ -96,8 +96,16 @@ pub fn r32(b: &[u8], o: usize) -> u32 {
     u32::from_le_bytes(b[o..o + 4].try_into().unwrap())
 }
 
+/// Options for the emulator's own tests: defaults plus the strict bus-master rule.
+pub fn strict() -> SimOptions {
+    SimOptions {
+        require_bus_master: true,
+        ..SimOptions::default()
+    }
+}
+
 pub fn two_vfs() -> Sim {
-    Sim::new(IovConfig::with_vfs(2), SimOptions::default())
+    Sim::new(IovConfig::with_vfs(2), strict())
 }
 
 impl Drv {
@@ -106,6 +114,8 @@ impl Drv {
         let mut sim = sim;
         let m: Arc<dyn GuestMemory> = mem.clone();
         sim.attach_memory(vf, m);
+        // pci_enable_busmaster: Command.MEM | Command.BusMaster.
+        sim.cfg_write(vf, 0x04, 2, 0x0006);
         let atq = mem.alloc(N as usize * 32, 4096);
         let arq = mem.alloc(N as usize * 32, 4096);
         let atq_bufs = (0..N).map(|_| mem.alloc(4096, 4096)).collect();
