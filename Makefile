@@ -10,7 +10,7 @@ module:
 	@if [ "`uname -s`" = FreeBSD ]; then cd kmod && $(MAKE); \
 	else echo "ravf: 'make' builds if_ravf.ko on FreeBSD; here try 'make demo' or 'make check'"; fi
 
-load unload:
+unload load:
 	@if [ "`uname -s`" = FreeBSD ]; then cd kmod && $(MAKE) $@; \
 	else echo "ravf: 'make $@' runs kldload/kldunload on FreeBSD only" >&2; exit 1; fi
 

@@ -128,6 +128,19 @@ def eval_consts(texts):
     return env, order
 
 
+def cfg_of(text, pos):
+    """The FreeBSD-version condition of the assertion starting at `pos`: the
+    `#[cfg(feature = "freebsd15")]` or `#[cfg(not(feature = "freebsd15"))]` attribute on
+    the line above it, as "15", "14" or None (all versions)."""
+    before = text[:pos].rstrip().splitlines()
+    prev = before[-1].strip() if before else ""
+    if re.fullmatch(r'#\[cfg\(not\(feature\s*=\s*"freebsd15"\)\)\]', prev):
+        return "14"
+    if re.fullmatch(r'#\[cfg\(feature\s*=\s*"freebsd15"\)\]', prev):
+        return "15"
+    return None
+
+
 def layout_asserts(texts, env):
     out = []
     pats = [
@@ -150,19 +163,21 @@ def layout_asserts(texts, env):
                 val = int(raw, 0) if raw[0].isdigit() else env.get(raw)
                 if val is None:
                     raise SystemExit(f"abi-gen: cannot resolve {raw} in an assertion on {ty}")
+                cfg = cfg_of(text, m.start())
                 if kind == "offset":
                     if (ty, g[1]) in SKIP_FIELDS:
                         continue
-                    out.append((ty, kind, g[1], val))
+                    out.append((ty, kind, g[1], val, cfg))
                 else:
-                    out.append((ty, kind, None, val))
+                    out.append((ty, kind, None, val, cfg))
     # Stable order: by type as first seen, sizes first, then offsets by value.
     seen = []
     for ty, *_ in out:
         if ty not in seen:
             seen.append(ty)
     rank = {"size": 0, "align": 1, "offset": 2}
-    uniq = sorted(set(out), key=lambda a: (seen.index(a[0]), rank[a[1]], a[3], a[2] or ""))
+    uniq = sorted(set(out), key=lambda a: (seen.index(a[0]), rank[a[1]], a[3], a[2] or "",
+                                           a[4] or ""))
     return uniq
 
 
@@ -189,14 +204,21 @@ def generate():
         "",
         "/* Layouts (sys/src/iflib.rs, sys/src/softc.rs, ffi/src/sysctl.rs). */",
     ]
-    for ty, kind, field, val in layout_asserts(texts, env):
+    # Assertions under #[cfg(feature = "freebsd15")] / not(...) hold only for that
+    # release line: build-rust.sh turns the feature on for __FreeBSD_version >= 1500000.
+    guards = {"14": "#if __FreeBSD_version < 1500000", "15": "#if __FreeBSD_version >= 1500000"}
+    for ty, kind, field, val, cfg in layout_asserts(texts, env):
         cty = C_TYPES[ty]
         if kind == "size":
-            lines.append(f"RAVF_SIZE({cty}, {val});")
+            line = f"RAVF_SIZE({cty}, {val});"
         elif kind == "align":
-            lines.append(f"RAVF_ALIGN({cty}, {val});")
+            line = f"RAVF_ALIGN({cty}, {val});"
         else:
-            lines.append(f"RAVF_OFF({cty}, {field}, {val});")
+            line = f"RAVF_OFF({cty}, {field}, {val});"
+        if cfg:
+            lines += [guards[cfg], line, "#endif"]
+        else:
+            lines.append(line)
     lines += ["", "/* Constants (sys/src/consts.rs, ffi/src/sysctl.rs). */"]
     for name in order:
         cname = CONST_ALIASES.get(name, name)

@@ -56,11 +56,27 @@ RUSTFLAGS="-C relocation-model=static -C code-model=kernel -C relro-level=off \
 -C force-frame-pointers=yes -C no-redzone=yes -C force-unwind-tables=no ${RAVF_RUSTFLAGS:-}"
 export RUSTFLAGS CARGO_TARGET_DIR="$target_dir"
 
+# FreeBSD 15 changed struct if_pkt_info (ipi_tcp_hflags became 16 bits, ipi_mflags moved
+# from offset 39 to 45; checked against 15.0's net/iflib.h). ravf-sys carries both
+# layouts; pick the one of the release the module is built for: RAVF_FREEBSD_VERSION
+# (__FreeBSD_version, set by kmod/Makefile from ${SYSDIR}/sys/param.h), else the running
+# system's on FreeBSD. kmod/ravf_abi.c asserts the same choice against the headers.
+ver=${RAVF_FREEBSD_VERSION:-}
+if [ -z "$ver" ] && [ "$(uname -s)" = FreeBSD ]; then
+	ver=$(sysctl -n kern.osreldate)
+fi
+features=""
+if [ -n "$ver" ] && [ "$ver" -ge 1500000 ]; then
+	features="--features ravf-sys/freebsd15"
+fi
+
 pkg=${RAVF_PACKAGE:-ravf-ffi}
 manifest=${RAVF_MANIFEST:-$root/Cargo.toml}
 # shellcheck disable=SC2086 # $tc is empty or one word
+# shellcheck disable=SC2086 # $features is empty or two words
 (cd "$(dirname "$manifest")" && $CARGO $tc build --manifest-path "$manifest" -p "$pkg" \
-	--profile kernel --target x86_64-unknown-none -Z build-std=core,alloc,compiler_builtins)
+	$features --profile kernel --target x86_64-unknown-none \
+	-Z build-std=core,alloc,compiler_builtins)
 
 lib="$target_dir/x86_64-unknown-none/kernel/lib$(echo "$pkg" | tr - _).a"
 [ -f "$lib" ] || { echo "build-rust.sh: $lib was not built" >&2; exit 1; }
@@ -71,4 +87,5 @@ roots=$($NM -g --defined-only "$lib" 2>/dev/null | awk '$3 ~ /^ravf_/ { print "-
 
 # shellcheck disable=SC2086 # one "-u sym" pair per root
 $LD -m elf_x86_64_fbsd -r --gc-sections $roots -o "$out" "$lib"
-echo "build-rust.sh: $out from $lib ($(echo "$roots" | wc -l | tr -d ' ') roots)"
+echo "build-rust.sh: $out from $lib ($(echo "$roots" | wc -l | tr -d ' ') roots," \
+	"FreeBSD ${ver:-14.x default} layouts${features:+, $features})"

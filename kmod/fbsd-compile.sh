@@ -8,6 +8,7 @@
 #
 #   kmod/fbsd-compile.sh HDRS OUTDIR [RUST_OBJ]
 #   kmod/fbsd-compile.sh --prepare-rtems RTEMS_LIBBSD ZIG_LIBC_INCLUDE HDRS
+#   kmod/fbsd-compile.sh --prepare-zig RTEMS_LIBBSD ZIG_LIBC_INCLUDE HDRS FREEBSD_VERSION
 #
 # HDRS is a header tree with this layout (nothing in it is ever copied into the repo):
 #   HDRS/sys/      kernel source root, searched first (-I${SYSDIR} in kmod.mk); a full
@@ -26,13 +27,21 @@
 # /usr/include that the PyPI ziglang wheel carries (0.15.2: FreeBSD 14.0; pass
 # .../ziglang/lib/libc/include, which holds generic-freebsd and x86_64-freebsd-none).
 # RTEMS_REV names the rtems-libbsd commit in VERSION when the checkout is not a git tree.
+# --prepare-zig takes net/ (iflib.h) from the wheel too: with ziglang==0.17.1 and
+# 1500068 that checks the module against FreeBSD 15.0's iflib layouts.
 set -euo pipefail
 
-if [ "${1:-}" = --prepare-rtems ]; then
+if [ "${1:-}" = --prepare-rtems ] || [ "${1:-}" = --prepare-zig ]; then
+	mode=$1
 	rtems=$(cd "$2" && pwd); zig=$(cd "$3" && pwd); dst=$4
+	ver=${5:-1403000}
 	[ -f "$rtems/freebsd/sys/net/iflib.h" ] || { echo "no rtems-libbsd tree at $rtems" >&2; exit 1; }
 	mkdir -p "$dst/sys" "$dst/gen/rtems/bsd" "$dst/include"
-	for d in net dev contrib; do ln -sfn "$rtems/freebsd/sys/$d" "$dst/sys/$d"; done
+	# --prepare-rtems: net/ from rtems-libbsd (14.3); --prepare-zig: net/ from the wheel's
+	# /usr/include (its release), with dev/pci and the *_if.h still from 14.3.
+	dirs="dev contrib"
+	[ "$mode" = --prepare-rtems ] && dirs="net dev contrib"
+	for d in $dirs; do ln -sfn "$rtems/freebsd/sys/$d" "$dst/sys/$d"; done
 	for h in device bus pci ifdi; do
 		cp "$rtems/rtemsbsd/include/rtems/bsd/local/${h}_if.h" "$dst/gen/"
 	done
@@ -41,11 +50,21 @@ if [ "${1:-}" = --prepare-rtems ]; then
 	# generic-freebsd first, then the amd64 files over it (zig's own search order).
 	cp -r "$zig/generic-freebsd/." "$dst/include/"
 	cp -r "$zig/x86_64-freebsd-none/." "$dst/include/"
-	# zig strips __FreeBSD_version from sys/param.h ("defined by the compiler").
-	echo "-D__FreeBSD_version=1403000" > "$dst/CFLAGS"
+	# zig strips __FreeBSD_version from sys/param.h ("defined by the compiler") and
+	# guards FreeBSD 15's ssp headers with a version test of its own: undo the guards.
+	for f in $(grep -rl '^#if __FreeBSD_version >= 1500500' "$dst/include" || true); do
+		sed -i.zig 's|^#if __FreeBSD_version >= 1500500|#if 1 /* zig guard undone */|' "$f"
+		rm -f "$f.zig"
+	done
+	echo "-D__FreeBSD_version=$ver" > "$dst/CFLAGS"
 	rb=${RTEMS_REV:-$(git -C "$rtems" rev-parse --short HEAD 2>/dev/null || echo "?")}
-	echo "FreeBSD 14.3 (rtems-libbsd 7-freebsd-14 @ $rb: net/ dev/ contrib/ck, *_if.h)" \
-		"+ FreeBSD 14.0 /usr/include (ziglang wheel: sys/ machine/ x86/ vm/)" > "$dst/VERSION"
+	if [ "$mode" = --prepare-rtems ]; then
+		echo "FreeBSD 14.3 (rtems-libbsd 7-freebsd-14 @ $rb: net/ dev/ contrib/ck, *_if.h)" \
+			"+ FreeBSD /usr/include of the ziglang wheel (sys/ machine/ x86/ vm/)" > "$dst/VERSION"
+	else
+		echo "FreeBSD $ver /usr/include of the ziglang wheel (sys/ net/ machine/ x86/ vm/)" \
+			"+ 14.3 dev/pci, contrib/ck, *_if.h (rtems-libbsd 7-freebsd-14 @ $rb)" > "$dst/VERSION"
+	fi
 	echo "prepared $dst: $(cat "$dst/VERSION")"
 	exit 0
 fi

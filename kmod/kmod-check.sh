@@ -108,6 +108,12 @@ done
 [ $spec_ok = 1 ] || die "x86_64-unknown-none changed its defaults; pass the flags explicitly"
 
 step "build ravf-ffi for the kernel and pre-link ravf_rust.o"
+# With a header tree, build the Rust side for that tree's release (its CFLAGS file names
+# __FreeBSD_version), so both halves agree on the layouts.
+if [ -n "${RAVF_FBSD_HDRS:-}" ] && [ -z "${RAVF_FREEBSD_VERSION:-}" ] && [ -f "$RAVF_FBSD_HDRS/CFLAGS" ]; then
+	RAVF_FREEBSD_VERSION=$(sed -n 's/.*-D__FreeBSD_version=\([0-9]*\).*/\1/p' "$RAVF_FBSD_HDRS/CFLAGS")
+	export RAVF_FREEBSD_VERSION
+fi
 RAVF_TOOLCHAIN=$toolchain sh kmod/build-rust.sh "$out/ravf_rust.o"
 
 step "gates on the Rust object"

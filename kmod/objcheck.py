@@ -26,6 +26,7 @@ The ELF reader below is deliberately tiny: section headers, symbols, RELA entrie
 """
 
 import argparse
+import os
 import re
 import struct
 import subprocess
@@ -143,7 +144,8 @@ def demangle_all(names):
     if not names:
         return {}
     try:
-        out = subprocess.run(["c++filt"], input="\n".join(names) + "\n", capture_output=True,
+        out = subprocess.run([os.environ.get("CXXFILT", "c++filt")], input="\n".join(names) + "\n",
+                             capture_output=True,
                              text=True, check=True).stdout.splitlines()
     except (OSError, subprocess.CalledProcessError):
         return {n: n for n in names}
@@ -256,7 +258,9 @@ FPU_MNEMONIC = re.compile(
 
 def disassemble(path):
     """Yield (function, mnemonic, operands) for every instruction."""
-    out = subprocess.run(["objdump", "-d", "-w", "--no-show-raw-insn", path],
+    # GNU objdump's AT&T output (binutils; on FreeBSD: pkg install binutils, and
+    # OBJDUMP=/usr/local/bin/objdump).
+    out = subprocess.run([os.environ.get("OBJDUMP", "objdump"), "-d", "-w", "--no-show-raw-insn", path],
                          capture_output=True, text=True, check=True).stdout
     func = "?"
     for line in out.splitlines():

@@ -202,7 +202,12 @@ ravf_kpi_admin_task_init(device_t dev, void *arg)
 	t = malloc(sizeof(*t), M_RAVF, M_WAITOK | M_ZERO);
 	t->rkt_arg = arg;
 	TASK_INIT(&t->rkt_task, 0, ravf_kpi_task_fn, t);
-	t->rkt_tq = taskqueue_create("ravf_vc", M_WAITOK, taskqueue_thread_enqueue,
+	/*
+	 * A fast taskqueue, as iavf's "iavf_vc": the admin interrupt filter
+	 * (ravf_msix_adminq) enqueues to it from filter context, where only a
+	 * spin-mutex taskqueue may be used.
+	 */
+	t->rkt_tq = taskqueue_create_fast("ravf_vc", M_WAITOK, taskqueue_thread_enqueue,
 	    &t->rkt_tq);
 	if (t->rkt_tq == NULL) {
 		free(t, M_RAVF);

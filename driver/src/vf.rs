@@ -515,6 +515,11 @@ enum Cmd {
     /// ADD_ETH_ADDR (PRIMARY) of the VF's MAC as it is when the command is sent
     /// (init and replay: a `set_mac` queued before has completed by then).
     AddPrimary,
+    /// DEL_ETH_ADDR of the unicast filter a successful primary ADD replaced, decided
+    /// when sent (skipped if none). Deciding late keeps two `set_mac` calls in flight
+    /// from leaving the intermediate MAC behind as an extra filter, and never deletes
+    /// an address the PF does not have (i40e refuses that, hw-contract 5.5).
+    DelStalePrimary,
     /// ADD_ETH_ADDR of the whole stored multicast list (replay); skipped if empty.
     AddMcStored,
     AddVlan {
@@ -549,7 +554,7 @@ impl Cmd {
             Cmd::EnableQueues => VcOp::ENABLE_QUEUES,
             Cmd::DisableQueues => VcOp::DISABLE_QUEUES,
             Cmd::AddEth { .. } | Cmd::AddMcStored | Cmd::AddPrimary => VcOp::ADD_ETH_ADDR,
-            Cmd::DelEth { .. } => VcOp::DEL_ETH_ADDR,
+            Cmd::DelEth { .. } | Cmd::DelStalePrimary => VcOp::DEL_ETH_ADDR,
             Cmd::AddVlan { .. } | Cmd::AddVlanStored => VcOp::ADD_VLAN,
             Cmd::DelVlan { .. } => VcOp::DEL_VLAN,
             Cmd::Promisc => VcOp::CONFIG_PROMISCUOUS_MODE,
@@ -743,6 +748,14 @@ pub struct Vf<O: Os> {
     tx_itr: u32,
     admin_irq_on: bool,
 
+    /// The unicast filter the PF holds for our MAC (None: none known, e.g. the PF
+    /// reported a zero MAC and deleted its default filter, hw-contract 5.10).
+    primary_filter: Option<Mac>,
+    /// A primary filter replaced by a successful ADD, to be deleted by DelStalePrimary.
+    stale_primary: Option<Mac>,
+    /// The MAC the last AddPrimary carried (res.mac may change before its reply).
+    primary_sent: Mac,
+
     mc: MacList<MC_FILTERS_MAX>,
     vlans: VlanSet,
     promisc: PromiscState,
@@ -817,6 +830,9 @@ impl<O: Os> Vf<O> {
             rx_itr: regs::ITR_RX_DEFAULT,
             tx_itr: regs::ITR_TX_DEFAULT,
             admin_irq_on: false,
+            primary_filter: None,
+            stale_primary: None,
+            primary_sent: [0; 6],
             mc: MacList::new(),
             vlans: VlanSet::new(),
             promisc: PromiscState::default(),
@@ -1011,10 +1027,11 @@ impl<O: Os> Vf<O> {
         );
         self.write_itrs(&s);
 
-        let mut cmds: CmdList<12> = CmdList::new();
+        let mut cmds: CmdList<13> = CmdList::new();
         // Decided when sent: an earlier init still in flight may enable them first.
         cmds.push(Cmd::DisableQueues, true);
         cmds.push(Cmd::AddPrimary, false);
+        cmds.push(Cmd::DelStalePrimary, false);
         cmds.push(Cmd::ConfigVsiQueues, true);
         if self.res.caps.contains(VfCaps::RSS_PF) {
             if self.hena_caps.is_none() {
@@ -1056,16 +1073,17 @@ impl<O: Os> Vf<O> {
         Ok(t)
     }
 
-    /// Change the unicast MAC: ADD_ETH_ADDR(new) first, then DEL_ETH_ADDR(old), so
-    /// a refusal (e.g. -EPERM for an untrusted VF with an admin-set MAC) leaves the
-    /// old filter and `mac()` unchanged and the ticket fails with
-    /// `Error::Refused { op: ADD_ETH_ADDR, status }`.
+    /// Change the unicast MAC: ADD_ETH_ADDR(new) first, then DEL_ETH_ADDR of the
+    /// filter it replaced (if the PF has one), so a refusal (e.g. -EPERM for an
+    /// untrusted VF with an admin-set MAC) leaves the old filter and `mac()`
+    /// unchanged and the ticket fails with `Error::Refused { op: ADD_ETH_ADDR, status }`.
+    /// Several calls may be in flight; the last one wins and only its MAC stays.
     pub fn set_mac(&mut self, new: Mac) -> Result<Ticket, Error> {
         if !is_valid_unicast(&new) {
             return Err(Error::Invalid);
         }
         self.check_usable()?;
-        if new == self.res.mac {
+        if new == self.res.mac && !self.primary_pending() {
             return self.enqueue(&[]);
         }
         if !matches!(self.life, Life::Running) {
@@ -1073,7 +1091,6 @@ impl<O: Os> Vf<O> {
             self.res.mac = new;
             return self.enqueue(&[]);
         }
-        let old = self.res.mac;
         let t = self.enqueue(&[
             (
                 Cmd::AddEth {
@@ -1083,16 +1100,28 @@ impl<O: Os> Vf<O> {
                 },
                 true,
             ),
-            (
-                Cmd::DelEth {
-                    batch: MacBatch::one(old),
-                    ty: vc::ETHER_ADDR_PRIMARY,
-                },
-                false,
-            ),
+            (Cmd::DelStalePrimary, false),
         ])?;
         self.kick();
         Ok(t)
+    }
+
+    /// A primary-MAC ADD is queued or outstanding (its reply will change `res.mac`).
+    fn primary_pending(&self) -> bool {
+        let is_primary = |c: &Cmd| matches!(c, Cmd::AddEth { primary: true, .. } | Cmd::AddPrimary);
+        self.outstanding.is_some_and(|o| is_primary(&o.q.cmd))
+            || self.queue.items.iter().flatten().any(|q| is_primary(&q.cmd))
+    }
+
+    /// Record that the PF now holds a filter for `m` as our primary MAC; the one it
+    /// replaced (if any) becomes stale.
+    fn primary_installed(&mut self, m: Mac) {
+        if let Some(p) = self.primary_filter {
+            if p != m {
+                self.stale_primary = Some(p);
+            }
+        }
+        self.primary_filter = Some(m);
     }
 
     /// Promiscuous / all-multicast (IFF_PROMISC / IFF_ALLMULTI). Sends
@@ -1563,14 +1592,47 @@ impl<O: Os> Vf<O> {
                 self.vlan_strip_acked = *on;
                 Ok(())
             }
+            Cmd::AddVlan { .. } | Cmd::AddVlanStored => {
+                // Upstream i40e turns VLAN stripping on with every ADD_VLAN
+                // (`i40e_vlan_stripping_enable`, hw-contract 5.6): if it is meant to
+                // be off, say so again (unless a stripping command is already queued).
+                self.vlan_strip_acked = true;
+                let queued = self
+                    .queue
+                    .items
+                    .iter()
+                    .flatten()
+                    .any(|q| matches!(q.cmd, Cmd::VlanStripping { .. }));
+                if !self.vlan_strip && !queued {
+                    let ok = self.queue.push(Queued {
+                        cmd: Cmd::VlanStripping { on: false },
+                        ticket: 0,
+                        fatal: false,
+                    });
+                    if !ok {
+                        self.counters.busy += 1;
+                    }
+                }
+                Ok(())
+            }
             Cmd::AddEth {
                 batch,
                 primary: true,
                 ..
             } => {
-                if let Some(m) = batch.as_slice().first() {
-                    self.res.mac = *m;
+                if let Some(m) = batch.as_slice().first().copied() {
+                    self.res.mac = m;
+                    self.primary_installed(m);
                 }
+                Ok(())
+            }
+            Cmd::AddPrimary => {
+                let m = self.primary_sent;
+                self.primary_installed(m);
+                Ok(())
+            }
+            Cmd::DelStalePrimary => {
+                self.stale_primary = None;
                 Ok(())
             }
             Cmd::Promisc => {
@@ -1633,6 +1695,10 @@ impl<O: Os> Vf<O> {
         r.vsi_id = info.vsi_id;
         r.qset_handle = info.qset_handle;
         r.pf_mac = info.default_mac;
+        // A new VSI: the PF holds a filter for its default MAC only, and only if
+        // that MAC is valid (i40e zeroes it and deletes the filter otherwise, 5.10).
+        self.primary_filter = is_valid_unicast(&info.default_mac).then_some(info.default_mac);
+        self.stale_primary = None;
         r.rss_key_size = u16::try_from(info.rss_key_size).unwrap_or(u16::MAX);
         r.rss_lut_size = u16::try_from(info.rss_lut_size).unwrap_or(u16::MAX);
         if matches!(self.life, Life::Attaching) {
@@ -1686,6 +1752,10 @@ impl<O: Os> Vf<O> {
             // Undo the bookkeeping of filters the PF refused. Not on a reset or a
             // timeout: the filter stays wanted and the post-reset replay adds it.
             if matches!(e, Error::Refused { .. }) {
+                if q.cmd == Cmd::DelStalePrimary {
+                    // The PF no longer has it (or will not let it go): do not retry.
+                    self.stale_primary = None;
+                }
                 if let Cmd::AddVlan { vids, n } = q.cmd {
                     for v in vids.iter().take(n as usize) {
                         self.vlans.remove(*v);
@@ -1881,7 +1951,19 @@ impl<O: Os> Vf<O> {
             }
             Cmd::AddPrimary => {
                 let mac = self.res.mac;
+                self.primary_sent = mac;
                 vc::build_ether_addr_list(&mut self.scratch, vsi, &[mac], vc::ETHER_ADDR_PRIMARY)
+                    .map_err(be)?
+            }
+            Cmd::DelStalePrimary => {
+                let Some(m) = self.stale_primary else {
+                    return Ok(None);
+                };
+                if Some(m) == self.primary_filter {
+                    self.stale_primary = None;
+                    return Ok(None);
+                }
+                vc::build_ether_addr_list(&mut self.scratch, vsi, &[m], vc::ETHER_ADDR_PRIMARY)
                     .map_err(be)?
             }
             Cmd::AddMcStored => {
@@ -2284,8 +2366,9 @@ impl<O: Os> Vf<O> {
                     // but the default MAC, promisc off): put back what was wanted.
                     self.vlan_strip_acked = true;
                     self.promisc.acked_flags = 0;
-                    let mut cmds: CmdList<5> = CmdList::new();
+                    let mut cmds: CmdList<6> = CmdList::new();
                     cmds.push(Cmd::AddPrimary, false);
+                    cmds.push(Cmd::DelStalePrimary, false);
                     cmds.push(Cmd::AddMcStored, false);
                     cmds.push(Cmd::AddVlanStored, false);
                     if !self.vlan_strip && self.res.caps.contains(VfCaps::VLAN) {

@@ -481,21 +481,117 @@ fn set_mac_refused_keeps_old() {
     assert!(os.hw().borrow().sent_of(11).is_empty());
 }
 
+/// Replay the ADD/DEL_ETH_ADDR messages the VF sent (bytes at the contract's offsets:
+/// num_elements @2, entries of 8 bytes from @4) over the PF's initial unicast filter
+/// set, asserting that every DEL names an address the PF has (i40e refuses others,
+/// hw-contract 5.5). Returns the resulting unicast filters.
+fn unicast_filters(os: &FakeOs, initial: &[Mac]) -> Vec<Mac> {
+    let hw = os.hw();
+    let hw = hw.borrow();
+    let mut f: Vec<Mac> = initial.to_vec();
+    for (op, p) in hw.sent.iter() {
+        if *op != 10 && *op != 11 {
+            continue;
+        }
+        let n = u16::from_le_bytes([p[2], p[3]]) as usize;
+        for i in 0..n {
+            let mut m = [0u8; 6];
+            m.copy_from_slice(&p[4 + 8 * i..10 + 8 * i]);
+            if m[0] & 1 != 0 {
+                continue;
+            }
+            if *op == 10 {
+                if !f.contains(&m) {
+                    f.push(m);
+                }
+            } else {
+                let at = f.iter().position(|x| *x == m);
+                assert!(at.is_some(), "DEL_ETH_ADDR of {m:02x?}, which the PF does not have");
+                f.retain(|x| *x != m);
+            }
+        }
+    }
+    f
+}
+
+const PF_MAC: Mac = [0x00, 0x1b, 0x21, 0xaa, 0xbb, 0xcc];
+
 #[test]
 fn set_mac_adds_new_then_deletes_old() {
-    let (os, mut vf) = attached(Pf::good());
-    let old = vf.mac();
+    let mut pf = Pf::good();
+    pf.mac = PF_MAC;
+    let (os, mut vf) = attached(pf);
+    assert_eq!(vf.mac(), PF_MAC);
     let new = [0x02, 1, 2, 3, 4, 5];
     let t = vf.set_mac(new).unwrap();
     assert_eq!(done(&mut vf, t), Ok(()));
     assert_eq!(vf.mac(), new);
-    let hw = os.hw();
-    let hw = hw.borrow();
-    assert_eq!(hw.sent_ops()[3..], [10, 11]);
-    assert_eq!(&hw.sent_of(10)[0][4..10], &new);
-    assert_eq!(&hw.sent_of(11)[0][4..10], &old);
+    {
+        let hw = os.hw();
+        let hw = hw.borrow();
+        assert_eq!(hw.sent_ops()[3..], [10, 11]);
+        assert_eq!(&hw.sent_of(10)[0][4..10], &new);
+        assert_eq!(&hw.sent_of(11)[0][4..10], &PF_MAC);
+    }
+    assert_eq!(unicast_filters(&os, &[PF_MAC]), vec![new]);
     assert_eq!(vf.set_mac([0x01, 0, 0x5e, 0, 0, 1]), Err(Error::Invalid));
     assert_eq!(vf.set_mac([0; 6]), Err(Error::Invalid));
+}
+
+#[test]
+fn set_mac_with_zero_pf_mac_deletes_nothing_the_pf_lacks() {
+    // The PF reported 00:00:00:00:00:00 and holds no unicast filter (hw-contract
+    // 5.10); ravf's random MAC is not installed before init, so there is nothing
+    // to delete.
+    let (os, mut vf) = attached(Pf::good());
+    let new = [0x02, 1, 2, 3, 4, 5];
+    let t = vf.set_mac(new).unwrap();
+    assert_eq!(done(&mut vf, t), Ok(()));
+    assert_eq!(vf.mac(), new);
+    assert!(os.hw().borrow().sent_of(11).is_empty());
+    assert_eq!(unicast_filters(&os, &[]), vec![new]);
+}
+
+#[test]
+fn two_set_macs_in_flight_leave_only_the_last() {
+    let mut pf = Pf::good();
+    pf.mac = PF_MAC;
+    let (os, mut vf) = attached(pf);
+    let b = [0x02, 0xB, 0, 0, 0, 1];
+    let c = [0x02, 0xC, 0, 0, 0, 1];
+    let t1 = vf.set_mac(b).unwrap();
+    let t2 = vf.set_mac(c).unwrap();
+    assert_eq!(done(&mut vf, t1), Ok(()));
+    assert_eq!(done(&mut vf, t2), Ok(()));
+    assert_eq!(vf.mac(), c);
+    assert_eq!(unicast_filters(&os, &[PF_MAC]), vec![c]);
+    // Back to the original while a change is pending: the pending change must not win.
+    let t3 = vf.set_mac(b).unwrap();
+    let t4 = vf.set_mac(c).unwrap();
+    assert_eq!(done(&mut vf, t3), Ok(()));
+    assert_eq!(done(&mut vf, t4), Ok(()));
+    assert_eq!(vf.mac(), c);
+    assert_eq!(unicast_filters(&os, &[PF_MAC]), vec![c]);
+}
+
+#[test]
+fn set_mac_first_refused_second_accepted_removes_the_original() {
+    let mut pf = Pf::good();
+    pf.mac = PF_MAC;
+    let b = [0x02, 0xB, 0, 0, 0, 1];
+    let c = [0x02, 0xC, 0, 0, 0, 1];
+    pf.custom = Some(Box::new(move |op, p| {
+        (op == 10 && p[4..10] == b).then(|| vec![(10, -1, Vec::new())])
+    }));
+    let (os, mut vf) = attached(pf);
+    let t1 = vf.set_mac(b).unwrap();
+    let t2 = vf.set_mac(c).unwrap();
+    assert!(matches!(done(&mut vf, t1), Err(Error::Refused { .. })));
+    assert_eq!(done(&mut vf, t2), Ok(()));
+    assert_eq!(vf.mac(), c);
+    // The refused ADD installed nothing; the custom PF hides it from the replay.
+    os.hw().borrow_mut().sent.retain(|(op, p)| !(*op == 10 && p[4..10] == b));
+    assert_eq!(unicast_filters(&os, &[PF_MAC]), vec![c]);
 }
 
 fn mc(i: u8) -> Mac {
@@ -1235,8 +1331,9 @@ fn request_reset_recovers() {
 
 #[test]
 fn set_mac_then_init_adds_the_new_mac_only() {
-    let (os, mut vf) = attached(Pf::good());
-    let old = vf.mac();
+    let mut pf = Pf::good();
+    pf.mac = PF_MAC;
+    let (os, mut vf) = attached(pf);
     let new = [0x02, 0xAA, 0, 0, 0, 1];
     os.hw().borrow_mut().sent.clear();
     let _ = vf.set_mac(new).unwrap();
@@ -1247,8 +1344,27 @@ fn set_mac_then_init_adds_the_new_mac_only() {
     assert_eq!(adds.len(), 2);
     assert_eq!(&adds[0][4..10], &new);
     assert_eq!(&adds[1][4..10], &new);
-    assert_eq!(&hw.borrow().sent_of(11)[0][4..10], &old);
+    assert_eq!(hw.borrow().sent_of(11).len(), 1);
+    assert_eq!(&hw.borrow().sent_of(11)[0][4..10], &PF_MAC);
+    drop(hw);
+    assert_eq!(unicast_filters(&os, &[PF_MAC]), vec![new]);
     assert_eq!(vf.mac(), new);
+}
+
+#[test]
+fn set_mac_during_recovery_deletes_the_pf_default_after_replay() {
+    let mut pf = Pf::good();
+    pf.mac = PF_MAC;
+    let (os, mut vf) = attached(pf);
+    os.hw().borrow_mut().do_reset();
+    vf.admin_task();
+    let new = [0x02, 9, 9, 9, 9, 9];
+    let t = vf.set_mac(new).unwrap();
+    assert_eq!(vf.poll(t), Poll::Done(Ok(())));
+    os.hw().borrow_mut().sent.clear();
+    assert!(tick(&os, &mut vf, 300_000).reinit_needed);
+    // After the reset the PF re-created its default filter (PF_MAC) only.
+    assert_eq!(unicast_filters(&os, &[PF_MAC]), vec![new]);
 }
 
 /// xorshift64*: deterministic pseudo-random numbers for the fuzz test.
@@ -1406,6 +1522,30 @@ fn vlan_stripping_and_its_replay() {
     pf.supported_caps &= !(1 << 16);
     let (_os, mut vf) = attached(pf);
     assert_eq!(vf.set_vlan_stripping(false), Err(Error::NotSupported));
+}
+
+#[test]
+fn add_vlan_re_disables_stripping_that_upstream_i40e_turned_on() {
+    // PF-UP enables VLAN stripping on every ADD_VLAN (hw-contract 5.6).
+    let (os, mut vf) = attached(Pf::good());
+    let t = vf.set_vlan_stripping(false).unwrap();
+    assert_eq!(done(&mut vf, t), Ok(()));
+    os.hw().borrow_mut().sent.clear();
+    let t = vf.vlan_register(10).unwrap();
+    assert_eq!(done(&mut vf, t), Ok(()));
+    for _ in 0..4 {
+        vf.admin_task();
+    }
+    assert_eq!(os.hw().borrow().sent_ops(), vec![12, 28]);
+    assert_eq!(vf.vlan_stripping(), (false, false));
+    // With stripping wanted on, nothing extra is sent.
+    let t = vf.set_vlan_stripping(true).unwrap();
+    assert_eq!(done(&mut vf, t), Ok(()));
+    os.hw().borrow_mut().sent.clear();
+    let t = vf.vlan_register(11).unwrap();
+    assert_eq!(done(&mut vf, t), Ok(()));
+    vf.admin_task();
+    assert_eq!(os.hw().borrow().sent_ops(), vec![12]);
 }
 
 #[test]

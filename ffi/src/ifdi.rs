@@ -698,15 +698,17 @@ fn free_irqs(ctx: if_ctx_t, irqs: &mut Irqs) {
     }
 }
 
-/// ifdi_intr_enable: admin vector and every queue vector on (after init).
+/// ifdi_intr_enable: admin vector and every queue vector on (after init). Register
+/// writes only, no lock: iflib calls this from interrupt context in legacy/MSI mode.
 ///
 /// # Safety
 /// iflib context.
 #[no_mangle]
 pub unsafe extern "C" fn ravf_if_intr_enable(ctx: if_ctx_t) {
     let st = state_or!(ctx);
-    if let Some(vf) = st.ctl.lock().vf.as_mut() {
-        vf.enable_admin_irq();
+    if st.initialized.load(Ordering::Acquire) {
+        // attach_post enabled it through the core already; this re-arms it.
+        ravf::irq::admin_irq_enable(&st.bar);
     }
     for q in 0..st.nrxq.load(Ordering::Relaxed) {
         let _ = queue_intr_enable(&st.bar, q);

@@ -61,6 +61,9 @@ impl KernelAlloc {
     }
 }
 
+// SAFETY: alloc returns blocks of at least `layout.size()` bytes aligned to
+// `layout.align()` (malloc(9)'s 16, or over-allocation), or null; dealloc frees exactly
+// what alloc returned for the same layout.
 unsafe impl GlobalAlloc for KernelAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded contract.

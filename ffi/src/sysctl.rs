@@ -537,7 +537,7 @@ pub fn get_str(v: &dyn SysctlView, idx: u32, out: &mut [u8]) -> Result<(), c_int
                 let _ = s.write_str("Down");
             } else if l.speed_mbps == 0 {
                 let _ = s.write_str("Unknown");
-            } else if l.speed_mbps.is_multiple_of(1000) {
+            } else if l.speed_mbps % 1000 == 0 {
                 let _ = write!(s, "{} Gbps", l.speed_mbps / 1000);
             } else {
                 let _ = write!(s, "{} Mbps", l.speed_mbps);

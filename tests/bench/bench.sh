@@ -43,20 +43,20 @@ command -v valgrind >/dev/null 2>&1 || have_valgrind=0
 
 kv() { sed -n "s/^$1=//p" "$2" | tail -1; }
 
-# ir MODE FIELD SYMBOLS...: Ir inside SYMBOLS (inclusive, with the emulator work
-# behind MMIO accesses taken out: cg_cost.py) divided by the count FIELD the bench
-# binary reports.
+# ir MODE SYMBOLS...: Ir inside SYMBOLS (inclusive, with the emulator work behind
+# MMIO accesses taken out: cg_cost.py), divided by the number of calls of the first
+# symbol (all calls of the run, warm-up included, as the Ir are).
 ir() {
-  local mode=$1 field=$2; shift 2
+  local mode=$1; shift
   local syms
   syms=$(IFS=,; echo "$*")
   local cg=$OUT/callgrind.$mode.out
   valgrind --tool=callgrind --callgrind-out-file="$cg" \
     "$BIN" "$mode" "$N" > "$OUT/$mode.txt" 2> "$OUT/$mode.valgrind.txt"
   local total calls
-  read -r total _ < <(python3 tests/bench/cg_cost.py "$cg" "$syms" --exclude ravf_kpi_wr32,ravf_kpi_rd32)
-  calls=$(kv "$field" "$OUT/$mode.txt")
+  read -r total calls < <(python3 tests/bench/cg_cost.py "$cg" "$syms" --exclude ravf_kpi_wr32,ravf_kpi_rd32)
   if [ -z "$calls" ] || [ "$calls" = 0 ] || [ -z "$total" ]; then echo "NA 0"; return; fi
+  if [ "$(kv violations "$OUT/$mode.txt")" != 0 ]; then echo "run had violations, see $OUT/$mode.txt" >&2; fi
   awk -v t="$total" -v c="$calls" 'BEGIN { printf "%.1f %d\n", t / c, c }'
 }
 
@@ -70,13 +70,13 @@ row() { # name value unit calls target cmp(le|ge)
 }
 
 if [ $have_valgrind = 1 ]; then
-  read -r v c < <(ir tx-plain tx_packets "$ENCAP")
+  read -r v c < <(ir tx-plain "$ENCAP")
   row "txd_encap, 1 segment, no offload" "$v" Ir/call "$c" 88 le
-  read -r v c < <(ir tx-csum tx_packets "$ENCAP")
+  read -r v c < <(ir tx-csum "$ENCAP")
   row "txd_encap, 1 segment, IPv4/TCP csum offload" "$v" Ir/call "$c" 120 le
-  read -r v c < <(ir rx-csum rx_packets "$PKTGET")
+  read -r v c < <(ir rx-csum "$PKTGET")
   row "rxd_pkt_get, 1 descriptor, RXCSUM IPv4/TCP" "$v" Ir/call "$c" 106 le
-  read -r v c < <(ir rxtx rx_packets "$ENCAP" "$FLUSH" "$CREDITS" "$AVAIL" "$PKTGET" "$REFILL" "$RFLUSH")
+  read -r v c < <(ir rxtx "$PKTGET" "$ENCAP" "$FLUSH" "$CREDITS" "$AVAIL" "$REFILL" "$RFLUSH")
   row "RX+TX callbacks per packet, batch 32" "$v" Ir/pkt "$c" 200 le
 else
   echo "valgrind not found: instruction counts skipped" >&2

@@ -19,7 +19,8 @@
 # integration test uses its own so that runs do not collide), RAVF_NETNS_BIN (a built ravf-netns; otherwise cargo builds it),
 # RAVF_NETNS_CONFIG (an iovctl.conf), PING_COUNT (default 200), IPERF_SECONDS
 # (default 3), RAVF_NETNS_JUMBO=0 to skip the MTU 9000 part, RAVF_NETNS_IPV6=0 to
-# skip IPv6.
+# skip IPv6, RAVF_NETNS_VLAN=0 to skip the VLAN 100 part, RAVF_NETNS_RESET=0 to skip
+# the PF-initiated reset under traffic.
 
 set -uo pipefail
 
@@ -37,6 +38,9 @@ IP6_B=fd77::2
 PING_COUNT=${PING_COUNT:-200}
 IPERF_SECONDS=${IPERF_SECONDS:-3}
 JUMBO=${RAVF_NETNS_JUMBO:-1}
+VLAN=${RAVF_NETNS_VLAN:-1}
+RESET=${RAVF_NETNS_RESET:-1}
+VID=100
 IPV6=${RAVF_NETNS_IPV6:-1}
 CONFIG=${RAVF_NETNS_CONFIG:-$ROOT/examples/ixl0.conf}
 
@@ -212,7 +216,12 @@ iperf_run() {
 		printf -v "$var" '%s' 0
 		return
 	fi
-	say "$name: $mbit Mbit/s (receiver), $(awk '/sender/ { print $(NF-1) " retransmits" }' <<<"$out" | tail -1)"
+	local extra
+	case " $* " in
+	*" -u "*) extra=$(awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\/[0-9]+$/) print $i " datagrams lost " $(i + 1) }' <<<"$out" | tail -1) ;;
+	*) extra=$(awk '/sender/ { print $(NF-1) " retransmits" }' <<<"$out" | tail -1) ;;
+	esac
+	say "$name: $mbit Mbit/s (receiver), $extra"
 	if awk -v m="$mbit" 'BEGIN { exit !(m <= 0) }'; then fail "$name: no throughput"; fi
 	printf -v "$var" '%s' "$mbit"
 }
@@ -225,8 +234,62 @@ iperf_run MBIT_AB "iperf3 TCP $IP_A -> $IP_B ${IPERF_SECONDS}s" -c "$IP_B" -t "$
 iperf_run MBIT_BA "iperf3 TCP $IP_B -> $IP_A ${IPERF_SECONDS}s (-R)" -c "$IP_B" -t "$IPERF_SECONDS" -R
 # Four flows: spread over the TX queues (by flow hash) and the RX queues (RSS).
 iperf_run MBIT_P "iperf3 TCP $IP_A -> $IP_B 4 streams 2s" -c "$IP_B" -t 2 -P 4
+# UDP: checksum offload of UDP (CSUM_IP_UDP). Datagram loss is reported, not failed:
+# UDP has no flow control, so datagrams are lost where a queue overflows: the
+# sending TAP's queue when ravf-netns cannot keep up (its tx_dropped), or the
+# receiving socket's buffer (UdpRcvbufErrors). Frames lost between the TAPs would
+# show as emulator no-desc drops in the summary.
+MBIT_U=""
+iperf_run MBIT_U "iperf3 UDP $IP_A -> $IP_B 200 Mbit/s 1s" -c "$IP_B" -u -b 200M -l 1400 -t 1
+if command -v nstat >/dev/null; then
+	say "  where: $TAP_A tx_dropped $(ip netns exec "$NS_A" cat "/sys/class/net/$TAP_A/statistics/tx_dropped" 2>/dev/null)," \
+		"$NS_B $(ip netns exec "$NS_B" nstat -asz UdpInDatagrams UdpRcvbufErrors 2>/dev/null | awk 'NR > 1 { printf "%s %s ", $1, $2 }')"
+fi
 if [ "$IPV6" = 1 ]; then
 	iperf_run MBIT6 "iperf3 TCP $IP6_A -> $IP6_B 2s" -c "$IP6_B" -p 5202 -t 2
+fi
+
+# ---- VLAN 100 on both TAPs --------------------------------------------------------------
+# Linux's VLAN devices over the TAPs; ravf-netns registers the VID with ravf
+# (vlan_register, as vlan(4)'s vlan_config event does) and moves the tag from the
+# frame to M_VLANTAG, so the VF inserts it; on receive the stripped tag goes back
+# into the frame for Linux.
+MBIT_V=""
+if [ "$VLAN" = 1 ] && ! ip -n "$NS_A" link add link "$TAP_A" name "$TAP_A.$VID" type vlan id "$VID" 2>"$WORK/vlan.err"; then
+	if grep -qi "unknown device type" "$WORK/vlan.err"; then
+		say "VLAN part skipped: this kernel has no 802.1Q VLAN devices (CONFIG_VLAN_8021Q)"
+	else
+		fail "could not create VLAN device $TAP_A.$VID in $NS_A: $(cat "$WORK/vlan.err")"
+	fi
+	VLAN=0
+fi
+if [ "$VLAN" = 1 ]; then
+	ip -n "$NS_B" link add link "$TAP_B" name "$TAP_B.$VID" type vlan id "$VID" ||
+		fail "could not create VLAN device $TAP_B.$VID in $NS_B"
+	for side in "$NS_A $TAP_A 10.77.$VID.1" "$NS_B $TAP_B 10.77.$VID.2"; do
+		read -r ns tap ip <<<"$side"
+		ip -n "$ns" addr add "$ip/24" dev "$tap.$VID" &&
+			ip -n "$ns" link set "$tap.$VID" up ||
+			fail "could not create VLAN device $tap.$VID in $ns"
+	done
+	for _ in $(seq 1 50); do
+		[ "$(grep -c "vlan_register($VID)" "$WORK/pump.log")" -ge 2 ] && break
+		sleep 0.1
+	done
+	grep "vlan_register($VID)" "$WORK/pump.log" | sed 's/^/  /'
+	ping_run "ping 10.77.$VID.1 -> 10.77.$VID.2 on VLAN $VID (x50, 10 ms)" "$NS_A" -c 50 -i 0.01 -W 2 "10.77.$VID.2"
+	ip netns exec "$NS_B" iperf3 -s -B "10.77.$VID.2" -p 5203 >"$WORK/iperf-vlan-server.log" 2>&1 &
+	IPERF_PID="$IPERF_PID $!"
+	sleep 0.3
+	iperf_run MBIT_V "iperf3 TCP 10.77.$VID.1 -> 10.77.$VID.2 on VLAN $VID 2s" -c "10.77.$VID.2" -p 5203 -t 2
+	ip -n "$NS_A" link del "$TAP_A.$VID"
+	ip -n "$NS_B" link del "$TAP_B.$VID"
+	for _ in $(seq 1 50); do
+		[ "$(grep -c "vlan_unregister($VID)" "$WORK/pump.log")" -ge 2 ] && break
+		sleep 0.1
+	done
+	[ "$(grep -c "vlan_unregister($VID)" "$WORK/pump.log")" -ge 2 ] ||
+		fail "the VLAN devices' removal did not reach ravf (vlan_unregister)"
 fi
 
 # ---- jumbo frames ---------------------------------------------------------------------
@@ -246,6 +309,21 @@ if [ "$JUMBO" = 1 ]; then
 	iperf_run MBIT_J "iperf3 TCP $IP_A -> $IP_B MTU 9000 2s" -c "$IP_B" -t 2
 fi
 
+# ---- a PF-initiated reset of VF0 in the middle of a TCP stream --------------------------
+# SIGUSR1 makes the emulated PF send RESET_IMPENDING to VF0 and reset it. ravf must
+# notice, report link down (the TAP's carrier goes off), re-negotiate, replay its
+# state (MAC, MTU 9000 when the jumbo part ran) and come back; the stream stalls,
+# TCP retransmits, and the transfer completes.
+MBIT_R=""
+if [ "$RESET" = 1 ]; then
+	(sleep 1.5 && kill -USR1 "$PUMP_PID") &
+	iperf_run MBIT_R "iperf3 TCP $IP_A -> $IP_B 5s with a PF reset of VF0 at 1.5 s" -c "$IP_B" -t 5
+	wait
+	grep -E 'SIGUSR1|VF0 link' "$WORK/pump.log" | sed 's/^/  /'
+	grep -q 'SIGUSR1' "$WORK/pump.log" || fail "the reset was not triggered"
+	ping_run "ping $IP_A -> $IP_B after the reset (x50, 10 ms)" "$NS_A" -c 50 -i 0.01 -W 2 "$IP_B"
+fi
+
 # ---- stop the pump, collect its verdict ------------------------------------------------
 kill -TERM "$PUMP_PID"
 wait "$PUMP_PID"
@@ -263,6 +341,10 @@ CSUM_REQ=$(stat csum_req)
 VIOL=$(stat violations)
 RX_VALID=$(stat rx_data_valid)
 RX_BAD=$(stat rx_bad_csum)
+TX_VLAN=$(stat tx_vlan)
+RESETS=$(stat resets)
+LINK_UP=$(stat link_up_at_exit)
+VLAN_INS=$(stat vlan_inserted)
 TX_GSO=$(stat tx_gso)
 [ -n "$VIOL" ] || fail "ravf-netns wrote no statistics"
 [ "${VIOL:-1}" = 0 ] || fail "${VIOL:-?} violations"
@@ -270,11 +352,19 @@ TX_GSO=$(stat tx_gso)
 [ "${TSO_CTX:-0}" -gt 0 ] || fail "no TSO context descriptors reached the emulator"
 [ "${CSUM_REQ:-0}" -gt 0 ] || fail "no checksum offload requests reached the emulator"
 [ "${RX_VALID:-0}" -gt 0 ] || fail "no received frame was marked DATA_VALID from ravf's checksum status"
+if [ "$VLAN" = 1 ]; then
+	[ "${TX_VLAN:-0}" -gt 0 ] || fail "no VLAN frames came from Linux"
+	[ "${VLAN_INS:-0}" -gt 0 ] || fail "the emulator inserted no VLAN tags (M_VLANTAG not reaching txd_encap?)"
+fi
+if [ "$RESET" = 1 ]; then
+	[ "${RESETS:-0}" -ge 1 ] || fail "the emulator saw no VF reset"
+fi
+[ "${LINK_UP:-false}" = true ] || fail "a VF's link was not up at the end"
 [ "${RX_BAD:-1}" = 0 ] || fail "${RX_BAD:-?} received frames had bad checksums (every one was checksummed by TX offload)"
 
 # The slower direction is the figure; every direction is printed above.
 TCP_MBIT=$(printf '%s\n' "$MBIT_AB" "$MBIT_BA" | sort -g | head -1)
-say "tcp Mbit/s: a->b ${MBIT_AB:-0}, b->a ${MBIT_BA:-0}${MBIT_P:+, 4 streams a->b $MBIT_P}${MBIT6:+, ipv6 a->b $MBIT6}${MBIT_J:+, mtu9000 a->b $MBIT_J}"
+say "tcp Mbit/s: a->b ${MBIT_AB:-0}, b->a ${MBIT_BA:-0}${MBIT_P:+, 4 streams a->b $MBIT_P}${MBIT_U:+, udp a->b $MBIT_U}${MBIT6:+, ipv6 a->b $MBIT6}${MBIT_V:+, vlan a->b $MBIT_V}${MBIT_R:+, across a reset a->b $MBIT_R}${MBIT_J:+, mtu9000 a->b $MBIT_J}"
 echo "netns: ping_loss=${WORST_LOSS}% tcp_mbit=${TCP_MBIT:-0} tso_ctx=${TSO_CTX:-0} csum_req=${CSUM_REQ:-0} violations=${VIOL:-?}"
 if [ ${#FAILURES[@]} -gt 0 ]; then
 	echo "netns: FAIL (${#FAILURES[@]} checks)"

@@ -107,8 +107,9 @@ const SCTP_HLEN_WORDS: u64 = 12 >> 2;
 /// IIPT from the EtherType (IPv4 with header checksum only when asked), MACLEN/IPLEN
 /// always, L4T/L4LEN only for TCP/UDP/SCTP with the matching flag.
 ///
-/// Called only when `csum_flags & CSUM_OFFLOAD != 0`. Fields are masked to their widths
-/// so a bogus header length cannot spill into BUF_SZ.
+/// Called only when `csum_flags & CSUM_OFFLOAD != 0`, after [`csum_lens_ok`] (and for
+/// TSO the stricter header check in `tx.rs`) accepted the lengths; the masks are a
+/// second line of defence so a length can never spill into BUF_SZ.
 #[inline(always)]
 pub fn tx_offload_bits(
     csum_flags: u32,
@@ -144,6 +145,22 @@ pub fn tx_offload_bits(
         _ => 0,
     };
     iipt | lens | l4
+}
+
+/// Whether the header lengths of a checksum-offload request fit the descriptor fields
+/// exactly (hw-contract 6.2: MACLEN in 2-byte words, IPLEN in 4-byte words, L4LEN in
+/// 4-byte words and 4 bits wide): an Ethernet header of at least 14 bytes, an IP header
+/// of at least 20, and for TCP a header of 20..=60 bytes. [`tx_offload_bits`] masks the
+/// fields to their widths so nothing spills into BUF_SZ, but a truncated length would
+/// make the hardware checksum the wrong bytes; such a request is refused instead. iflib
+/// never produces one from a real packet (`iflib_parse_header`), so only corrupt input
+/// is refused.
+#[inline(always)]
+pub fn csum_lens_ok(csum_flags: u32, ipproto: u8, ehdrlen: u8, ip_hlen: u8, tcp_hlen: u8) -> bool {
+    let tcp_ok = ipproto != IPPROTO_TCP
+        || csum_flags & IAVF_CSUM_TCP == 0
+        || ((20..=60).contains(&tcp_hlen) && tcp_hlen & 3 == 0);
+    ehdrlen >= 14 && ehdrlen & 1 == 0 && ip_hlen >= 20 && ip_hlen & 3 == 0 && tcp_ok
 }
 
 // ---------------------------------------------------------------------------
@@ -396,6 +413,24 @@ mod tests {
         // Oversized TCP header length is masked to 4 bits, never into BUF_SZ.
         let v = tx_offload_bits(CSUM_IP6_TCP, ETHERTYPE_IPV6, IPPROTO_TCP, 14, 40, 255);
         assert_eq!(v >> 34, 0);
+    }
+
+    #[test]
+    fn csum_lens_that_do_not_encode_are_refused() {
+        let tcp4 = CSUM_IP | CSUM_IP_TCP;
+        assert!(csum_lens_ok(tcp4, IPPROTO_TCP, 14, 20, 20));
+        assert!(csum_lens_ok(tcp4, IPPROTO_TCP, 18, 60, 60));
+        assert!(!csum_lens_ok(tcp4, IPPROTO_TCP, 14, 20, 64)); // L4LEN would be 0
+        assert!(!csum_lens_ok(tcp4, IPPROTO_TCP, 14, 20, 22));
+        assert!(!csum_lens_ok(tcp4, IPPROTO_TCP, 14, 20, 16));
+        assert!(!csum_lens_ok(tcp4, IPPROTO_TCP, 15, 20, 20));
+        assert!(!csum_lens_ok(tcp4, IPPROTO_TCP, 0, 20, 20));
+        assert!(!csum_lens_ok(tcp4, IPPROTO_TCP, 14, 21, 20));
+        assert!(!csum_lens_ok(CSUM_IP, IPPROTO_UDP, 14, 0, 0));
+        // The TCP length only matters when TCP checksum insertion is asked for.
+        assert!(csum_lens_ok(CSUM_IP_UDP, IPPROTO_UDP, 14, 20, 0));
+        assert!(csum_lens_ok(CSUM_IP, IPPROTO_TCP, 14, 20, 0));
+        assert!(csum_lens_ok(CSUM_IP6_TCP, IPPROTO_TCP, 14, 40, 32));
     }
 
     #[test]

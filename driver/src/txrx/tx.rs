@@ -14,9 +14,12 @@
 //!   `isc_tx_maxsegsize` this never happens).
 //! * The TSO window check (MDD MAX_BUFF) counts descriptors exactly, after splitting,
 //!   header descriptors included, instead of FreeBSD's 6-descriptor approximation.
-//! * Malformed requests that FreeBSD only `MPASS`es (TSO without headers or payload,
-//!   a non-TSO frame above 9728 bytes) are refused with `EINVAL`, since each would make
-//!   the hardware raise an MDD event and the PF reset the VF.
+//! * Malformed requests that FreeBSD only `MPASS`es or trusts (TSO without headers or
+//!   payload, a non-TSO frame above 9728 bytes, segments that do not add up to
+//!   `ipi_len`, header lengths the MACLEN/IPLEN/L4LEN fields cannot carry exactly, a
+//!   TSO flag that contradicts the EtherType) are refused with `EINVAL`, since each
+//!   would make the hardware raise an MDD event (the PF then resets the VF) or checksum
+//!   the wrong bytes.
 //! * Head write-back values are bounded: a head outside the ring, or beyond what the
 //!   driver flushed, is counted in `desc_err` and yields no credits.
 //! * Descriptor write-back credits check the newest RS slot first: completion is in
@@ -258,13 +261,14 @@ impl<D: DmaRegion> TxRing<D> {
     fn encap_fast(&mut self, pkt: &mut TxPkt<'_>) -> bool {
         if pkt.csum_flags & CSUM_TSO != 0
             || pkt.len.wrapping_sub(TX_MIN_FRAME) > TX_MAX_FRAME - TX_MIN_FRAME
+            || (pkt.csum_flags & CSUM_OFFLOAD != 0 && !Self::csum_ok(pkt))
         {
             return false;
         }
         let qw1 = Self::data_qw1(pkt);
         let last_cmd = Self::last_cmd(pkt);
         let first = pkt.pidx & self.mask;
-        match self.write_simple(pkt.segs, first, qw1, last_cmd) {
+        match self.write_simple(pkt.segs, u64::from(pkt.len), first, qw1, last_cmd) {
             Some(next) => {
                 self.commit(pkt, next);
                 true
@@ -283,12 +287,31 @@ impl<D: DmaRegion> TxRing<D> {
         if pkt.len.wrapping_sub(TX_MIN_FRAME) > TX_MAX_FRAME - TX_MIN_FRAME {
             return Err(self.bad_len(pkt.len));
         }
+        // The hardware sizes the frame from BUF_SZ, not from `len`: segments that do
+        // not add up to `len` could put a frame outside 17..=9728 on the wire (MDD
+        // WRONG_SIZE) although `len` passed the check above.
+        if seg_sum(pkt.segs) != u64::from(pkt.len)
+            || (pkt.csum_flags & CSUM_OFFLOAD != 0 && !Self::csum_ok(pkt))
+        {
+            return Err(self.invalid());
+        }
         let qw1 = Self::data_qw1(pkt);
         let last_cmd = Self::last_cmd(pkt);
         let first = pkt.pidx & self.mask;
         let next = self.write_data(pkt.segs, first, qw1, last_cmd, TX_MAX_DATA_DESC)?;
         self.commit(pkt, next);
         Ok(())
+    }
+
+    #[inline(always)]
+    fn csum_ok(pkt: &TxPkt<'_>) -> bool {
+        csum_lens_ok(
+            pkt.csum_flags,
+            pkt.ipproto,
+            pkt.ehdrlen,
+            pkt.ip_hlen,
+            pkt.tcp_hlen,
+        )
     }
 
     /// QW1 bits shared by all data descriptors of the packet: DTYPE 0, ICRC, the
@@ -349,7 +372,7 @@ impl<D: DmaRegion> TxRing<D> {
         let last_cmd = Self::last_cmd(pkt);
         let i = first.wrapping_add(1) & self.mask;
         // tso_setup has checked the segments; the simple writer takes the usual case.
-        let next = match self.write_simple(pkt.segs, i, qw1, last_cmd) {
+        let next = match self.write_simple(pkt.segs, u64::from(pkt.len), i, qw1, last_cmd) {
             Some(n) => n,
             None => self.write_data(pkt.segs, i, qw1, last_cmd, max_desc)?,
         };
@@ -358,15 +381,16 @@ impl<D: DmaRegion> TxRing<D> {
         Ok(())
     }
 
-    /// The common case: every segment 1..=16383 bytes and at most 8 of them, one
-    /// descriptor each. `None` sends the packet to the general [`Self::write_data`]
-    /// (which splits, skips empty segments, or refuses).
+    /// The common case: every segment 1..=16383 bytes, at most 8 of them, adding up to
+    /// `len`, one descriptor each. `None` sends the packet to the general
+    /// [`Self::write_data`] (which splits, skips empty segments, or refuses); the
+    /// descriptors it may have written are free slots nothing was published for.
     #[inline(always)]
-    fn write_simple(&self, segs: &[Seg], i: u16, qw1: u64, last_cmd: u64) -> Option<u16> {
+    fn write_simple(&self, segs: &[Seg], len: u64, i: u16, qw1: u64, last_cmd: u64) -> Option<u16> {
         let mask = self.mask;
         // One segment is the common case for small frames: no loop at all.
         if let [s] = segs {
-            if s.len.wrapping_sub(1) >= TX_MAX_BUF {
+            if s.len.wrapping_sub(1) >= TX_MAX_BUF || s.len != len {
                 return None;
             }
             self.write_desc(i, s.addr, qw1 | (s.len << TXD_BUF_SZ_SHIFT) | last_cmd);
@@ -377,14 +401,17 @@ impl<D: DmaRegion> TxRing<D> {
             return None;
         }
         let mut i = i;
+        // Each length is < 16384 here and there are at most 8: no overflow.
+        let mut sum = last.len;
         for s in body {
             if s.len.wrapping_sub(1) >= TX_MAX_BUF {
                 return None;
             }
+            sum += s.len;
             self.write_desc(i, s.addr, qw1 | (s.len << TXD_BUF_SZ_SHIFT));
             i = i.wrapping_add(1) & mask;
         }
-        if last.len.wrapping_sub(1) >= TX_MAX_BUF {
+        if last.len.wrapping_sub(1) >= TX_MAX_BUF || sum != len {
             return None;
         }
         self.write_desc(
@@ -473,8 +500,8 @@ impl<D: DmaRegion> TxRing<D> {
     #[inline(always)]
     fn tso_setup(&mut self, pkt: &mut TxPkt<'_>, i: u16) -> Result<u32, TxError> {
         let hdr = u32::from(pkt.ehdrlen) + u32::from(pkt.ip_hlen) + u32::from(pkt.tcp_hlen);
-        if pkt.ehdrlen == 0 || pkt.ip_hlen == 0 || pkt.tcp_hlen == 0 || pkt.ipproto != IPPROTO_TCP {
-            return Err(self.invalid()); // MDD NO_HEAD
+        if !tso_header_ok(pkt) {
+            return Err(self.invalid()); // MDD BAD_LSO_LEN / NO_HEAD
         }
         if pkt.len <= hdr || pkt.len - hdr > TXCTX_TSO_LEN_MAX {
             return Err(self.invalid()); // MDD BAD_LSO_LEN
@@ -498,15 +525,21 @@ impl<D: DmaRegion> TxRing<D> {
         let budget = u32::try_from(pkt.segs.len())
             .unwrap_or(u32::MAX)
             .saturating_add(1);
-        // Usual case first: at most 8 segments of 1..=16383 bytes need no splitting and
-        // no window check (8 descriptors in all cannot exceed 8 in one window); only the
-        // header's descriptor count and the total length need checking.
-        let (mut sum, mut hdr_descs, mut simple) = (0u64, 0u32, pkt.segs.len() <= 8);
+        // Usual case first: segments of 1..=16383 bytes need no splitting, and when there
+        // are few enough no window check: every segment's on-wire packet uses at most
+        // all the descriptors, plus one when a descriptor holds both the end of the
+        // header and payload (it is DMA'd once as header and once as payload, Linux
+        // `__iavf_chk_linearize` note; hw-contract 5.11). Then only the header's
+        // descriptor count and the total length need checking.
+        let (mut sum, mut hdr_descs, mut mixed, mut simple) = (0u64, 0u32, false, true);
+        let h = u64::from(hdr);
         for s in pkt.segs {
             simple &= s.len.wrapping_sub(1) < TX_MAX_BUF;
-            hdr_descs += u32::from(sum < u64::from(hdr));
+            hdr_descs += u32::from(sum < h);
+            mixed |= sum < h && sum.saturating_add(s.len) > h;
             sum = sum.saturating_add(s.len);
         }
+        simple &= pkt.segs.len() <= 8 || mixed;
         let ndata = if simple {
             if sum != u64::from(pkt.len) {
                 return Err(self.invalid());
@@ -688,6 +721,36 @@ impl<D: DmaRegion> TxRing<D> {
         }
         0
     }
+}
+
+/// Total bytes of `segs` (saturating: iflib's lengths are untrusted).
+#[cold]
+fn seg_sum(segs: &[Seg]) -> u64 {
+    segs.iter().fold(0u64, |a, s| a.saturating_add(s.len))
+}
+
+/// The TSO header lengths must be exactly what the hardware will read back from the
+/// data descriptors, since it takes the header length for TSO_LEN from them
+/// (hw-contract 6.2/6.3): MACLEN counts 2-byte words, IPLEN and L4LEN 4-byte words and
+/// L4LEN has only 4 bits, so an odd `ehdrlen`, an `ip_hlen`/`tcp_hlen` not a multiple
+/// of 4 or a `tcp_hlen` above 60 would be silently truncated by the encoding and the
+/// hardware would see a header length that disagrees with TSO_LEN (MDD BAD_LSO_LEN).
+/// Also required: an Ethernet header, an IPv4 (>= 20) or IPv6 (>= 40) header whose
+/// TSO flag matches the EtherType (so IIPT is IPv4+csum or IPv6, never "non-IP"), and
+/// a TCP header of 20..=60 bytes (RFC 9293 data offset).
+fn tso_header_ok(pkt: &TxPkt<'_>) -> bool {
+    let ip_min = match pkt.etype {
+        ETHERTYPE_IP if pkt.csum_flags & CSUM_IP_TSO != 0 => 20,
+        ETHERTYPE_IPV6 if pkt.csum_flags & CSUM_IP6_TSO != 0 => 40,
+        _ => return false,
+    };
+    pkt.ipproto == IPPROTO_TCP
+        && pkt.ehdrlen >= 14
+        && pkt.ehdrlen & 1 == 0
+        && pkt.ip_hlen >= ip_min
+        && pkt.ip_hlen & 3 == 0
+        && (20..=60).contains(&pkt.tcp_hlen)
+        && pkt.tcp_hlen & 3 == 0
 }
 
 /// Count the data descriptors a TSO packet needs (segments split at 16383 bytes,

@@ -120,11 +120,28 @@ pub fn fmt_event(e: &PfEvent) -> String {
             opcode,
             retval,
             len,
+        } if *opcode == ravf_sim::virtchnl::OP_EVENT => {
+            format!("VF{vf} <- EVENT ({len} bytes)")
+        }
+        PfEvent::Sent {
+            vf,
+            opcode,
+            retval,
+            len,
+        } => format!(
+            "VF{vf} -> {:<26} <- {} ({len} bytes)",
+            op_name(*opcode),
+            if *retval == 0 {
+                "SUCCESS".to_string()
+            } else {
+                format!("status {retval}")
+            }
+        ),
+        PfEvent::ResetStart {
+            vf,
+            cause: ravf_sim::ResetCause::VfRequest,
         } => {
-            format!(
-                "VF{vf} <- {} (retval {retval}, {len} bytes)",
-                op_name(*opcode)
-            )
+            format!("VF{vf} -> RESET_VF                   (no reply: the PF resets the VF)")
         }
         PfEvent::ResetStart { vf, cause } => format!("VF{vf} reset started ({cause:?})"),
         PfEvent::ResetDone { vf } => format!("VF{vf} reset done"),

@@ -196,8 +196,10 @@ impl Host {
 /// Run the machine, letting every host process what it receives as it arrives (so
 /// replies go out at once), until nothing has happened for 10 ms of virtual time.
 pub fn settle(m: &mut Machine, hosts: &mut [&mut Host]) {
+    use crate::machine::{MAX_STEP_NS, MIN_STEP_NS};
     let limit = m.now_ns() + 30_000_000_000;
     let mut quiet_since = m.now_ns();
+    let mut step = MIN_STEP_NS;
     while m.now_ns() - quiet_since < 10_000_000 && m.now_ns() < limit {
         let before: u64 = hosts.iter().map(|h| h.frames).sum();
         let busy = m.poll();
@@ -207,7 +209,10 @@ pub fn settle(m: &mut Machine, hosts: &mut [&mut Host]) {
         let after: u64 = hosts.iter().map(|h| h.frames).sum();
         if busy || after != before {
             quiet_since = m.now_ns();
+            step = MIN_STEP_NS;
+        } else {
+            step = (step * 2).min(MAX_STEP_NS);
         }
-        m.step(10_000);
+        m.step(step);
     }
 }

@@ -3,6 +3,7 @@
 //! ioctl paths, each mirroring the iflib.c function named in its comment
 //! (FreeBSD 14 `sys/net/iflib.c`).
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::ffi::c_int;
 use std::rc::Rc;
@@ -184,6 +185,10 @@ pub struct Machine {
 }
 
 const TIMER_NS: u64 = 500_000_000;
+/// The scheduler's time step: 10 µs while things happen, doubling to 1 ms when quiet
+/// (virtual time; the emulator runs its own timers exactly within a step).
+pub const MIN_STEP_NS: u64 = 10_000;
+pub const MAX_STEP_NS: u64 = 1_000_000;
 
 fn ptr_ok<T>(p: Option<T>) -> bool {
     p.is_some()
@@ -290,6 +295,23 @@ impl Machine {
 
     pub fn num_queues(&self, vf: usize) -> (usize, usize) {
         self.port(vf).map_or((0, 0), |p| (p.txq.len(), p.rxq.len()))
+    }
+
+    /// Bus addresses of the descriptor rings iflib allocated: (TX rings, RX rings).
+    pub fn ring_addrs(&self, vf: usize) -> (Vec<u64>, Vec<u64>) {
+        self.port(vf).map_or((Vec::new(), Vec::new()), |p| {
+            (
+                p.txq.iter().map(|t| t.ring.iova).collect(),
+                p.rxq.iter().map(|r| r.ring.iova).collect(),
+            )
+        })
+    }
+
+    /// The RX cluster size iflib uses for `vf` (iflib_fl_setup's ifl_buf_size).
+    pub fn rx_buf_size(&self, vf: usize) -> u32 {
+        self.port(vf)
+            .and_then(|p| p.rxq.first())
+            .map_or(0, |r| r.buf_size)
     }
 
     pub fn tx_stats(&self, vf: usize, q: usize) -> TxStats {
@@ -981,6 +1003,32 @@ impl Machine {
         })
     }
 
+    /// iflib_device_shutdown: IFDI_SHUTDOWN under the CTX lock.
+    pub fn shutdown(&mut self, vf: usize) -> c_int {
+        let Some(p) = self.port(vf) else { return ENXIO };
+        let c = p.kctx.ctx_ptr();
+        // SAFETY: live context.
+        self.ifdi(vf, || unsafe { ifdi::ravf_if_shutdown(c) })
+    }
+
+    /// iflib_device_suspend: IFDI_SUSPEND under the CTX lock.
+    pub fn suspend(&mut self, vf: usize) -> c_int {
+        let Some(p) = self.port(vf) else { return ENXIO };
+        let c = p.kctx.ctx_ptr();
+        // SAFETY: live context.
+        self.ifdi(vf, || unsafe { ifdi::ravf_if_suspend(c) })
+    }
+
+    /// iflib_device_resume: IFDI_RESUME, then iflib_if_init_locked (stop + init).
+    pub fn resume(&mut self, vf: usize) -> c_int {
+        let Some(p) = self.port(vf) else { return ENXIO };
+        let c = p.kctx.ctx_ptr();
+        // SAFETY: live context.
+        let rc = self.ifdi(vf, || unsafe { ifdi::ravf_if_resume(c) });
+        self.reinit(vf);
+        rc
+    }
+
     /// iflib_device_deregister: stop, IFDI_DETACH, free interrupts, queues and rings.
     pub fn detach(&mut self, vf: usize) -> c_int {
         let Some(p) = self.port(vf) else { return ENXIO };
@@ -1129,6 +1177,15 @@ impl Machine {
     /// The next frame iflib passed up the stack for `vf`.
     pub fn recv(&mut self, vf: usize) -> Option<RxFrame> {
         self.port_mut(vf).and_then(|p| p.rx.pop_front())
+    }
+
+    /// Drop every received frame of `vf`; returns how many there were (benchmarks).
+    pub fn rx_discard(&mut self, vf: usize) -> usize {
+        self.port_mut(vf).map_or(0, |p| {
+            let n = p.rx.len();
+            p.rx.clear();
+            n
+        })
     }
 
     /// All frames received so far for `vf`.
@@ -1311,6 +1368,7 @@ impl Machine {
     pub fn run_until_idle_for(&mut self, limit_ns: u64) -> bool {
         let start = self.sh.now_ns.get();
         let mut quiet_since = start;
+        let mut step = MIN_STEP_NS;
         loop {
             let now = self.sh.now_ns.get();
             if now - quiet_since >= 10_000_000 {
@@ -1321,8 +1379,11 @@ impl Machine {
             }
             if self.poll() {
                 quiet_since = self.sh.now_ns.get();
+                step = MIN_STEP_NS;
+            } else {
+                step = (step * 2).min(MAX_STEP_NS);
             }
-            self.sh.advance(10_000);
+            self.sh.advance(step);
         }
     }
 
@@ -1334,15 +1395,21 @@ impl Machine {
     /// Run until `cond` holds or `limit_ns` of virtual time passed.
     pub fn run_until(&mut self, limit_ns: u64, mut cond: impl FnMut(&mut Machine) -> bool) -> bool {
         let end = self.sh.now_ns.get() + limit_ns;
+        let mut step = MIN_STEP_NS;
         loop {
-            self.poll();
+            let busy = self.poll();
             if cond(self) {
                 return true;
             }
             if self.sh.now_ns.get() >= end {
                 return false;
             }
-            self.sh.advance(10_000);
+            step = if busy {
+                MIN_STEP_NS
+            } else {
+                (step * 2).min(MAX_STEP_NS)
+            };
+            self.sh.advance(step);
         }
     }
 
@@ -1443,25 +1510,35 @@ fn completed_tx_reclaim(sh: &Shared, p: &mut Port, q: usize, thresh: u64) -> usi
     reclaimable as usize
 }
 
+/// The pieces ("mbufs") of one frame; one piece needs no allocation.
+enum Pieces {
+    One([usize; 1]),
+    Many(Vec<usize>),
+}
+
+impl Pieces {
+    fn as_slice(&self) -> &[usize] {
+        match self {
+            Pieces::One(a) => a,
+            Pieces::Many(v) => v,
+        }
+    }
+}
+
 /// Split a frame into the pieces of `layout`.
-fn pieces(len: usize, layout: &SegLayout) -> Vec<usize> {
+fn pieces(len: usize, layout: &SegLayout) -> Pieces {
     match layout {
-        SegLayout::Contiguous => vec![len],
+        SegLayout::Contiguous => Pieces::One([len]),
         SegLayout::Chunks(n) => {
             let n = (*n).max(1);
             let mut v = vec![n; len / n];
             if len % n != 0 {
                 v.push(len % n);
             }
-            v
+            Pieces::Many(v)
         }
-        SegLayout::Explicit(v) => {
-            if v.iter().sum::<usize>() == len {
-                v.clone()
-            } else {
-                vec![len]
-            }
-        }
+        SegLayout::Explicit(v) if v.iter().sum::<usize>() == len => Pieces::Many(v.clone()),
+        SegLayout::Explicit(_) => Pieces::One([len]),
     }
 }
 
@@ -1476,13 +1553,22 @@ fn encap(
     layout: &SegLayout,
 ) -> Result<(), TxError> {
     let vf = p.vf;
-    let mut buf = frame.to_vec();
-    // The stack's share: what it leaves in the headers for the offloads it asks for.
-    let csum_flags = off.csum_flags(&buf);
-    parse::stack_prepare(&mut buf, csum_flags);
-    let s = p.kctx.scctx();
-    if sctx.flags & IFLIB_NEED_ETHER_PAD != 0 && buf.len() < usize::from(s.isc_min_frame_size) {
-        buf.resize(usize::from(s.isc_min_frame_size), 0);
+    // The mbuf: the caller's bytes, copied only when the stack or iflib edits them.
+    let mut buf: Cow<'_, [u8]> = Cow::Borrowed(frame);
+    let csum_flags = if off == Offload::NONE {
+        0
+    } else {
+        off.csum_flags(frame)
+    };
+    if csum_flags != 0 {
+        // The stack's share: what it leaves in the headers for the offloads it asks for.
+        parse::stack_prepare(buf.to_mut(), csum_flags);
+    }
+    if sctx.flags & IFLIB_NEED_ETHER_PAD != 0 {
+        let min = usize::from(p.kctx.scctx().isc_min_frame_size);
+        if buf.len() < min {
+            buf.to_mut().resize(min, 0);
+        }
     }
     let t = &mut p.txq[q];
     // SAFETY: if_pkt_info is plain old data; zeroed is pkt_info_zero.
@@ -1504,7 +1590,7 @@ fn encap(
     pi.ipi_vtag = off.vlan.unwrap_or(0);
     let tso = csum_flags & (CSUM_IP_TSO | CSUM_IP6_TSO) != 0;
     if pi.ipi_csum_flags | u32::from(pi.ipi_vtag) != 0 {
-        parse::parse_header(&mut buf, &mut pi, sctx.flags, off.tso_mss.unwrap_or(0)).map_err(
+        parse::parse_header(buf.to_mut(), &mut pi, sctx.flags, off.tso_mss.unwrap_or(0)).map_err(
             |e| {
                 t.stats.encap_errors += 1;
                 TxError::Parse(e)
@@ -1520,7 +1606,7 @@ fn encap(
     let mut remap = 0;
     loop {
         // bus_dmamap_load_mbuf_sg.
-        let Some(arena_off) = t.load(&sh.mem, &buf, &pcs, maxsegsize) else {
+        let Some(arena_off) = t.load(&sh.mem, &buf, pcs.as_slice(), maxsegsize) else {
             t.stats.no_desc_avail += 1;
             return Err(TxError::NoBufs);
         };

@@ -47,6 +47,19 @@ fn guide_config_bring_up_traffic_and_detach() {
         // MSI-X: vector 0 admin plus one per queue, programmed and unmasked.
         assert!(emu::sim(&m).msix_message(vf, 0).is_some());
     }
+    // CONFIG_VSI_QUEUES carried iflib's rings and buffer size, queue by queue.
+    for vf in 0..2 {
+        let (tx, rx) = m.ring_addrs(vf);
+        let s = emu::sim(&m);
+        let pf = s.pf_state(vf).unwrap();
+        for q in 0..4 {
+            let c = pf.qcfg[q].unwrap_or_else(|| panic!("VF{vf} queue {q} not configured"));
+            assert_eq!((c.tx_ring, c.tx_len), (tx[q], 1024), "VF{vf} TX queue {q}");
+            assert_eq!((c.rx_ring, c.rx_len), (rx[q], 1024), "VF{vf} RX queue {q}");
+            assert_eq!(c.rx_buf, m.rx_buf_size(vf), "VF{vf} RX buffer size");
+            assert!(c.rx_max_pkt >= 1518, "VF{vf} max packet {}", c.rx_max_pkt);
+        }
+    }
     let (mut a, mut b) = hosts(&m);
     for seq in 1..=3 {
         assert!(
@@ -144,8 +157,16 @@ fn bad_config_is_reported_with_its_line() {
 fn ring_size_tunables_and_ring_wrap() {
     // dev.ravf.N.iflib.override_ntxds/nrxds: powers of two in 64..4096 are taken,
     // anything else falls back to the default 1024 (iflib_reset_qvalues).
-    for (ntxd, nrxd, want_t, want_r) in [(64, 64, 64, 64), (4096, 512, 4096, 512), (100, 3000, 1024, 1024)] {
-        let opts = ravf_harness::Options { ntxd: Some(ntxd), nrxd: Some(nrxd), ..Default::default() };
+    for (ntxd, nrxd, want_t, want_r) in [
+        (64, 64, 64, 64),
+        (4096, 512, 4096, 512),
+        (100, 3000, 1024, 1024),
+    ] {
+        let opts = ravf_harness::Options {
+            ntxd: Some(ntxd),
+            nrxd: Some(nrxd),
+            ..Default::default()
+        };
         let mut m = machine_with(GUIDE, Default::default(), opts);
         up_all(&mut m);
         let s = m.scctx(0).unwrap();
@@ -155,7 +176,11 @@ fn ring_size_tunables_and_ring_wrap() {
         let (mut a, mut b) = hosts(&m);
         // More packets than either ring holds: indexes wrap several times.
         for seq in 1..=(3 * want_t.max(want_r) as u16 / 8).max(40) {
-            assert!(ping(&mut m, &mut a, &mut b, seq), "ring {ntxd}/{nrxd}: ping {seq}\n{}", dump(&m));
+            assert!(
+                ping(&mut m, &mut a, &mut b, seq),
+                "ring {ntxd}/{nrxd}: ping {seq}\n{}",
+                dump(&m)
+            );
         }
         assert_clean(&m);
     }
@@ -166,12 +191,15 @@ fn ring_size_tunables_and_ring_wrap() {
 fn attach_under_faults(m: &mut ravf_harness::Machine, what: &str) -> bool {
     let r0 = m.attach(0);
     let r1 = m.attach(1);
-    let up = r0.is_ok()
-        && r1.is_ok()
-        && m.run_until(60_000_000_000, |m| m.link_up(0) && m.link_up(1));
+    let up =
+        r0.is_ok() && r1.is_ok() && m.run_until(60_000_000_000, |m| m.link_up(0) && m.link_up(1));
     if up {
         let (mut a, mut b) = hosts(m);
-        assert!(ping(m, &mut a, &mut b, 1), "{what}: no traffic\n{}", dump(m));
+        assert!(
+            ping(m, &mut a, &mut b, 1),
+            "{what}: no traffic\n{}",
+            dump(m)
+        );
     } else {
         assert!(
             !warnings(m).is_empty(),
@@ -186,11 +214,17 @@ fn attach_under_faults(m: &mut ravf_harness::Machine, what: &str) -> bool {
 #[test]
 fn late_mailbox_replies_never_break_the_contract() {
     for seed in 1..=6u64 {
-        let sopts = ravf_sim::SimOptions { seed, ..Default::default() };
+        let sopts = ravf_sim::SimOptions {
+            seed,
+            ..Default::default()
+        };
         let mut m = machine_with(GUIDE, sopts, Default::default());
         // 30% of the replies late by up to 30 ms (virtual).
         emu::sim(&m).faults().random_replies(0, 300_000, 30_000_000);
-        assert!(attach_under_faults(&mut m, &format!("seed {seed}")), "late replies must not stop attach");
+        assert!(
+            attach_under_faults(&mut m, &format!("seed {seed}")),
+            "late replies must not stop attach"
+        );
     }
 }
 
@@ -222,7 +256,9 @@ fn each_dropped_init_reply_is_survived() {
 #[ignore = "driver/emulator disagreement: GET_VF_RESOURCES retried without RESET_VF (see the doc comment)"]
 fn dropped_get_vf_resources_reply_is_survived() {
     let mut m = machine(GUIDE);
-    emu::sim(&m).faults().drop_reply(Some(0), vc::OP_GET_VF_RESOURCES, 1);
+    emu::sim(&m)
+        .faults()
+        .drop_reply(Some(0), vc::OP_GET_VF_RESOURCES, 1);
     attach_under_faults(&mut m, "GET_VF_RESOURCES");
 }
 
@@ -236,5 +272,27 @@ fn media_change_is_refused_and_harmless() {
     assert!(list.contains(&cur), "ifmedia_set of an added word");
     let (mut a, mut b) = hosts(&m);
     assert!(ping(&mut m, &mut a, &mut b, 1));
+    assert_clean(&m);
+}
+
+#[test]
+fn suspend_resume_and_shutdown() {
+    let mut m = machine(GUIDE);
+    up_all(&mut m);
+    assert_eq!(m.suspend(0), 0);
+    assert_eq!(m.resume(0), 0);
+    assert!(
+        m.run_until(2_000_000_000, |m| m.link_up(0) && m.running(0)),
+        "{}",
+        dump(&m)
+    );
+    let (mut a, mut b) = hosts(&m);
+    assert!(
+        ping(&mut m, &mut a, &mut b, 1),
+        "traffic after resume\n{}",
+        dump(&m)
+    );
+    assert_eq!(m.shutdown(1), 0);
+    m.run_until_idle();
     assert_clean(&m);
 }

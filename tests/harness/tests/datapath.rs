@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use ravf_harness::emu;
 use ravf_harness::host::settle;
 use ravf_harness::pkt::{self, Addrs, TcpFields};
 use ravf_harness::{Offload, SegLayout};
@@ -67,6 +68,13 @@ fn jumbo_frames_over_several_buffers() {
         assert_eq!(m.set_mtu(vf, 9000), 0);
     }
     assert!(m.run_until(2_000_000_000, |m| m.link_up(0) && m.link_up(1)));
+    // iflib picked 4 KiB clusters for a 9022-byte max frame, and the driver told the
+    // PF (CONFIG_VSI_QUEUES databuffer_size).
+    assert_eq!(m.rx_buf_size(1), 4096);
+    assert_eq!(
+        emu::sim(&m).pf_state(1).unwrap().qcfg[0].unwrap().rx_buf,
+        4096
+    );
     let (a, mut b) = hosts(&m);
     b.keep = true;
     let data: Vec<u8> = (0..8960u32).map(|i| (i % 253) as u8).collect();

@@ -82,7 +82,6 @@ fn descriptor_done_mode() {
 }
 
 #[test]
-#[ignore = "needs ravf-ffi to read ravf_kpi_tunables on the host too: ffi/src/sysctl.rs tunables() uses the defaults unless target_os = \"none\""]
 fn head_write_back_mode() {
     run(true);
 }

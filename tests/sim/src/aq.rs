@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 
 use crate::mem::GuestMemory;
 use crate::regs::*;
-use crate::violation::{Log, ViolationKind};
+use crate::violation::{Log, PfEvent, ViolationKind};
 
 // iavf_adminq_cmd.h: descriptor flags
 pub const AQ_FLAG_DD: u16 = 0x0001;
@@ -132,6 +132,11 @@ pub struct AdminQueue {
     pub arq_h: u32,
     pub arq_t: u32,
     pub backlog: VecDeque<ArqMsg>,
+    /// Set by a VF reset, cleared by the driver's next ATQLEN write: the window in
+    /// which a driver that has not yet noticed the reset may still ring the ATQ.
+    /// Linux iavf does this (a watchdog GET_STATS, or RESET_VF from iavf_remove)
+    /// and works on real hardware, which ignores the doorbell.
+    pub reset_unacked: bool,
 }
 
 /// A write to an xQLEN register: plain storage, except that VFE/OVFL/CRIT are
@@ -146,10 +151,14 @@ impl AdminQueue {
     /// Every AQ register to 0 (VF reset; contract 2.3 "clear ATQLEN/ARQLEN and should
     /// clear H/T/BAL/BAH too"), backlog dropped.
     pub fn reset(&mut self) {
-        *self = AdminQueue::default();
+        *self = AdminQueue {
+            reset_unacked: true,
+            ..AdminQueue::default()
+        };
     }
 
     pub fn write_atq_len(&mut self, val: u32) {
+        self.reset_unacked = false;
         self.atq_len = len_write(self.atq_len, val);
     }
 
@@ -188,14 +197,19 @@ impl AdminQueue {
             return None;
         }
         if !self.atq_enabled() {
-            log.violation(
-                vf,
-                ViolationKind::AqRing,
-                format!(
-                    "ATQT doorbell ({t}) with the ATQ disabled (ATQLEN {:#x})",
-                    self.atq_len
-                ),
+            let what = format!(
+                "ATQT doorbell ({t}) with the ATQ disabled (ATQLEN {:#x})",
+                self.atq_len
             );
+            if self.reset_unacked {
+                // The hardware ignores it; the driver cannot know yet (see reset_unacked).
+                log.event(PfEvent::Note {
+                    vf,
+                    detail: format!("{what}, before the driver noticed the reset: ignored"),
+                });
+            } else {
+                log.violation(vf, ViolationKind::AqRing, what);
+            }
             // Nothing runs until the driver enables the ring; avoid re-reporting.
             self.atq_t = self.atq_h;
             return None;

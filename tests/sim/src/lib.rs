@@ -1240,9 +1240,15 @@ impl Sim {
                             max_pkt_size: c.rx_max_pkt,
                         };
                         if v.txq[q].as_ref().map(|t| *t.cfg() != tcfg).unwrap_or(true) {
-                            let mut t = TxQueue::new(tcfg);
-                            t.set_tail(v.tx_tail[q]);
-                            v.txq[q] = Some(t);
+                            // A new TX queue context starts empty: head 0 and tail 0. A
+                            // tail latched before this context (a driver still sending on
+                            // its old ring after a reset it has not noticed yet, as Linux
+                            // iavf does until its watchdog runs) must not make the engine
+                            // fetch the zeroed new ring. The RX tail is kept: Linux posts
+                            // RX buffers before CONFIG_VSI_QUEUES (contract 2.5). How the
+                            // hardware handles this is UNCONFIRMED; Linux recovers on it.
+                            v.tx_tail[q] = 0;
+                            v.txq[q] = Some(TxQueue::new(tcfg));
                         }
                         if v.rxq[q].as_ref().map(|r| *r.cfg() != rcfg).unwrap_or(true) {
                             let mut r = RxQueue::new(rcfg);

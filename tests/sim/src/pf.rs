@@ -497,10 +497,12 @@ impl PfVf {
                 Vec::new()
             }),
             vc::OP_ENABLE_VLAN_STRIPPING | vc::OP_DISABLE_VLAN_STRIPPING => {
-                self.need_active(op).map(|_| {
-                    self.vlan_strip = op == vc::OP_ENABLE_VLAN_STRIPPING;
-                    Vec::new()
-                })
+                self.need_active(op)
+                    .and_then(|_| self.need_vlan_cap(op))
+                    .map(|_| {
+                        self.vlan_strip = op == vc::OP_ENABLE_VLAN_STRIPPING;
+                        Vec::new()
+                    })
             }
             vc::OP_REQUEST_QUEUES => {
                 if !self.active {
@@ -1033,15 +1035,25 @@ impl PfVf {
             .collect()
     }
 
-    fn add_vlan(&mut self, o: &PfOpts, msg: &[u8], out: &mut Outcome) -> Result<Vec<u8>, Refusal> {
-        self.need_active(vc::OP_ADD_VLAN)?;
+    /// Contract 5.6: the driver sends VLAN ops (filters and stripping) only when
+    /// OFFLOAD_VLAN was granted; the emulator refuses them with ERR_PARAM otherwise.
+    fn need_vlan_cap(&self, op: u32) -> Result<(), Refusal> {
         if self.caps & vc::VF_OFFLOAD_VLAN == 0 {
             return Err(bad(
                 ViolationKind::VirtchnlUnsupported,
                 PfErr::Param,
-                "ADD_VLAN without the granted OFFLOAD_VLAN capability",
+                format!(
+                    "{} without the granted OFFLOAD_VLAN capability",
+                    vc::op_name(op)
+                ),
             ));
         }
+        Ok(())
+    }
+
+    fn add_vlan(&mut self, o: &PfOpts, msg: &[u8], out: &mut Outcome) -> Result<Vec<u8>, Refusal> {
+        self.need_active(vc::OP_ADD_VLAN)?;
+        self.need_vlan_cap(vc::OP_ADD_VLAN)?;
         self.check_vsi(rd_u16(msg, vc::vlan_filter_list::vsi_id), "ADD_VLAN")?;
         let list = Self::vlan_list(msg);
         if let Some(v) = list.iter().find(|&&v| v > MAX_VLANID) {
@@ -1084,6 +1096,7 @@ impl PfVf {
 
     fn del_vlan(&mut self, msg: &[u8]) -> Result<Vec<u8>, Refusal> {
         self.need_active(vc::OP_DEL_VLAN)?;
+        self.need_vlan_cap(vc::OP_DEL_VLAN)?;
         self.check_vsi(rd_u16(msg, vc::vlan_filter_list::vsi_id), "DEL_VLAN")?;
         let list = Self::vlan_list(msg);
         if let Some(v) = list.iter().find(|&&v| v > MAX_VLANID) {

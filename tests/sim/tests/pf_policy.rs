@@ -200,6 +200,14 @@ fn vlan_limit_upstream_and_oot() {
     d.drain();
     let m = d.vlan_list(&[5]);
     assert_eq!(d.call(OP_ADD_VLAN, &m).retval, -5);
+    // Every VLAN op needs the cap: DEL_VLAN and the stripping toggles too (5.6).
+    assert_eq!(d.call(OP_DEL_VLAN, &m).retval, -5);
+    assert_eq!(d.call(OP_DIS_STRIP, &[]).retval, -5);
+    assert_eq!(d.call(OP_EN_STRIP, &[]).retval, -5);
+    assert!(d.sim.pf_state(1).unwrap().vlan_strip, "stripping untouched");
+    let v = d.sim.take_violations();
+    assert_eq!(v.len(), 4, "{v:#?}");
+    assert!(v.iter().all(|x| x.kind == ViolationKind::VirtchnlUnsupported));
 }
 
 #[test]

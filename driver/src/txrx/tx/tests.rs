@@ -656,8 +656,96 @@ fn hwb_garbage_head_is_bounded() {
     assert_eq!(r.credits_update(true), 3);
 }
 
+/// What the hardware checks before sending a packet (hw-contract 5.11, 6.2, 6.3),
+/// decoded from the raw descriptor bits of the contract tables (not this crate's
+/// constants): descriptors `[from, to)` must be one packet the hardware accepts without
+/// an MDD event. Returns the frame bytes the data descriptors carry.
+fn hw_rules(r: &TxRing<VecDma>, from: u16, to: u16) -> Result<u64, &'static str> {
+    let mask = NTXD - 1;
+    let mut i = from & mask;
+    let mut ctx = None;
+    if desc(r, i).1 & 0xF == 0x1 {
+        ctx = Some(desc(r, i).1);
+        i = (i + 1) & mask;
+    }
+    let mut lens = Vec::new();
+    let mut first_qw1 = None;
+    while i != to {
+        let qw1 = desc(r, i).1;
+        if qw1 & 0xF != 0 {
+            return Err("DTYPE not data inside the packet");
+        }
+        let bsz = (qw1 >> 34) & 0x3FFF;
+        if bsz == 0 {
+            return Err("ZERO_BSIZE");
+        }
+        first_qw1.get_or_insert(qw1);
+        lens.push(bsz);
+        i = (i + 1) & mask;
+        let eop = qw1 & (1 << 4) != 0;
+        if eop != (i == to) {
+            return Err("EOP not exactly on the last descriptor");
+        }
+    }
+    let first_qw1 = first_qw1.ok_or("no data descriptor")?;
+    let total: u64 = lens.iter().sum();
+    let Some(ctx) = ctx.filter(|c| c & (1 << 4) != 0) else {
+        if lens.len() > 8 {
+            return Err("MAX_BUFF (non-TSO)");
+        }
+        if !(17..=9728).contains(&total) {
+            return Err("WRONG_SIZE");
+        }
+        return Ok(total);
+    };
+    let tso_len = (ctx >> 30) & 0x3FFFF;
+    let mss = ctx >> 50;
+    if !(64..=9668).contains(&mss) {
+        return Err("BAD_LSO_MSS");
+    }
+    let hdr = ((first_qw1 >> 16) & 0x7F) * 2
+        + ((first_qw1 >> 23) & 0x7F) * 4
+        + ((first_qw1 >> 30) & 0xF) * 4;
+    if (first_qw1 >> 12) & 3 != 1 || (first_qw1 >> 9) & 3 == 0 {
+        return Err("TSO without L4T = TCP and an IP IIPT");
+    }
+    if tso_len == 0 || hdr + tso_len != total {
+        return Err("BAD_LSO_LEN");
+    }
+    if hdr + mss > 9728 {
+        return Err("WRONG_SIZE (TSO header + MSS)");
+    }
+    // Per segment on the wire: header buffers + that segment's payload buffers <= 8
+    // (Linux `__iavf_chk_linearize` note), header in <= 3.
+    let mut starts = Vec::new();
+    let mut pos = 0;
+    for l in &lens {
+        starts.push(pos);
+        pos += l;
+    }
+    let hdr_descs = starts.iter().filter(|&&s| s < hdr).count();
+    if hdr_descs > 3 {
+        return Err("MAX_BUFF (TSO header)");
+    }
+    let mut a = hdr;
+    while a < total {
+        let b = (a + mss).min(total);
+        let payload = starts
+            .iter()
+            .zip(&lens)
+            .filter(|(&s, &l)| s < b && s + l > a)
+            .count();
+        if hdr_descs + payload > 8 {
+            return Err("MAX_BUFF (TSO segment)");
+        }
+        a = b;
+    }
+    Ok(total)
+}
+
 /// Random packets and random device memory: no panic, no access outside the region,
-/// and a successful encap uses between 1 and nsegs + 2 slots.
+/// a successful encap uses between 1 and nsegs + 2 slots, and what it wrote is a packet
+/// the hardware accepts (no MDD condition) carrying exactly `len` bytes.
 #[test]
 fn fuzz_encap_and_credits() {
     let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
@@ -680,9 +768,10 @@ fn fuzz_encap_and_credits() {
             }
             let sum: u64 = segs[..n].iter().map(|s| s.len).sum();
             let v = rng.next();
+            let real = (v >> 60) & 7 != 0;
             let mut p = TxPkt {
                 segs: &segs[..n],
-                len: if v & 1 == 0 {
+                len: if v & 3 != 0 {
                     sum as u32
                 } else {
                     (v >> 32) as u32 % 70_000
@@ -691,9 +780,22 @@ fn fuzz_encap_and_credits() {
                 flags: (v >> 8) as u16 & 7,
                 pidx: (v >> 16) as u16,
                 new_pidx: 0xFFFF,
-                ehdrlen: (v >> 24) as u8 % 40,
-                ip_hlen: (v >> 28) as u8 % 80,
-                tcp_hlen: (v >> 36) as u8 % 80,
+                // Mostly header lengths a real stack produces, else anything.
+                ehdrlen: if real {
+                    [14, 18][(v >> 24) as usize % 2]
+                } else {
+                    (v >> 24) as u8 % 40
+                },
+                ip_hlen: if real {
+                    [20, 40, 60][(v >> 28) as usize % 3]
+                } else {
+                    (v >> 28) as u8 % 80
+                },
+                tcp_hlen: if real {
+                    [20, 32, 60][(v >> 36) as usize % 3]
+                } else {
+                    (v >> 36) as u8 % 80
+                },
                 ipproto: [6, 17, 132, 1][(v >> 44) as usize % 4],
                 csum_flags: (rng.next() as u32) & 0x1E1F,
                 tso_segsz: rng.next() as u16,
@@ -707,6 +809,7 @@ fn fuzz_encap_and_credits() {
                 assert!(p.new_pidx < NTXD);
                 let used = p.new_pidx.wrapping_sub(p.pidx & (NTXD - 1)) & (NTXD - 1);
                 assert!(used >= 1 && used as usize <= n + 2, "used {used} nsegs {n}");
+                assert_eq!(hw_rules(&r, p.pidx, p.new_pidx), Ok(u64::from(p.len)));
                 r.flush(&bar, p.new_pidx);
             }
             // The device scribbles on descriptors and on the head word.
@@ -849,4 +952,167 @@ fn dwb_credits_match_fifo_model() {
         }
         assert_eq!(r.region().oob(), 0);
     }
+}
+
+/// The hardware sizes a frame from the BUF_SZ fields, so segments that do not add up to
+/// iflib's `len` are refused before anything is published (a 1000-byte `len` over
+/// 9800 bytes of segments would be MDD WRONG_SIZE on the wire).
+#[test]
+fn segments_must_add_up_to_len() {
+    let mut r = ring(false);
+    let one = [Seg {
+        addr: 0x1000,
+        len: 60,
+    }];
+    assert_eq!(r.encap(&mut pkt(&one, 100, 0)), Err(TxError::Invalid));
+    let many: Vec<Seg> = (0..2)
+        .map(|k| Seg {
+            addr: 0x1000 * (k + 1),
+            len: 4900,
+        })
+        .collect();
+    assert_eq!(r.encap(&mut pkt(&many, 1000, 0)), Err(TxError::Invalid));
+    // Slow path (a zero-length segment) too.
+    let gap = [
+        Seg {
+            addr: 0x1000,
+            len: 9000,
+        },
+        Seg {
+            addr: 0x2000,
+            len: 0,
+        },
+        Seg {
+            addr: 0x3000,
+            len: 9000,
+        },
+    ];
+    assert_eq!(r.encap(&mut pkt(&gap, 9000, 0)), Err(TxError::Invalid));
+    assert_eq!(r.counters.invalid, 3);
+    assert_eq!(r.counters.packets, 0);
+    let bar = BarLog::default();
+    r.flush(&bar, 0);
+    assert_eq!(r.credits_update(true), 0);
+}
+
+/// TSO header lengths the descriptor fields cannot carry exactly (hw-contract 6.2:
+/// MACLEN in 2-byte words, IPLEN/L4LEN in 4-byte words, L4LEN 4 bits) or a TSO flag
+/// that contradicts the EtherType are refused: the hardware would compute a header
+/// length that disagrees with TSO_LEN (MDD BAD_LSO_LEN).
+#[test]
+fn tso_header_lengths_must_encode_exactly() {
+    let segs = [Seg {
+        addr: 0x9000,
+        len: 1078,
+    }];
+    type Tweak = fn(&mut TxPkt<'_>);
+    let cases: [(&str, Tweak); 8] = [
+        ("tcp_hlen 64 (L4LEN would wrap to 0)", |p| p.tcp_hlen = 64),
+        ("tcp_hlen 18", |p| p.tcp_hlen = 18),
+        ("tcp_hlen 22", |p| p.tcp_hlen = 22),
+        ("odd ehdrlen", |p| p.ehdrlen = 15),
+        ("ehdrlen 12", |p| p.ehdrlen = 12),
+        ("ip_hlen 22", |p| p.ip_hlen = 22),
+        ("ARP EtherType", |p| p.etype = 0x0806),
+        ("IPv6 EtherType with IPv4 TSO flag", |p| {
+            p.etype = 0x86DD;
+            p.ip_hlen = 40;
+        }),
+    ];
+    for (what, tweak) in cases {
+        let mut r = ring(false);
+        // 14 + 20 + 20 header, 1024 payload, before the tweak.
+        let mut p = tso_v4(&segs, 1078, 512);
+        tweak(&mut p);
+        // Keep len consistent with the segments so only the header is wrong.
+        p.len = 1078;
+        assert_eq!(r.encap(&mut p), Err(TxError::Invalid), "{what}");
+        assert_eq!(desc(&r, 0), (0, 0), "{what}: nothing written");
+    }
+    // The same packet with a 60-byte TCP header (L4LEN 15) is fine:
+    // MACLEN 7, IPLEN 5, L4LEN 15 -> OFFSET (15 << 14 | 5 << 7 | 7) << 16.
+    let mut r = ring(false);
+    let mut p = tso_v4(&segs, 1078, 512);
+    p.tcp_hlen = 60;
+    r.encap(&mut p).unwrap();
+    // Context: DTYPE 1, CMD TSO, TSO_LEN 1078 - 94 = 984 (0x3D8 << 30), MSS 512 << 50.
+    assert_eq!(desc(&r, 0), (0, 0x0800_00F6_0000_0011));
+    // Data: EOP|ICRC|IIPT=3|L4T=TCP = 0x165, OFFSET as above, BUF_SZ 1078 (0x436).
+    assert_eq!(desc(&r, 1), (0x9000, 0x0000_10DB_C287_1650));
+}
+
+/// A checksum-offload request whose header lengths the OFFSET field cannot carry is
+/// refused (both paths), not sent with a truncated L4LEN/MACLEN.
+#[test]
+fn checksum_request_with_unencodable_lengths_is_refused() {
+    let one = [Seg {
+        addr: 0x8000,
+        len: 1514,
+    }];
+    let two = [
+        Seg {
+            addr: 0x8000,
+            len: 14,
+        },
+        Seg {
+            addr: 0x9000,
+            len: 1500,
+        },
+    ];
+    for segs in [&one[..], &two[..]] {
+        let mut r = ring(false);
+        let mut p = pkt(segs, 1514, 0);
+        p.csum_flags = CSUM_IP | CSUM_IP_TCP;
+        p.etype = 0x0800;
+        p.ipproto = 6;
+        p.ehdrlen = 14;
+        p.ip_hlen = 20;
+        p.tcp_hlen = 64; // L4LEN is 4 bits: 16 would be written as 0
+        assert_eq!(r.encap(&mut p), Err(TxError::Invalid));
+        assert_eq!(p.new_pidx, 0xFFFF);
+        assert_eq!(r.counters.invalid, 1);
+        p.tcp_hlen = 60;
+        r.encap(&mut p).unwrap();
+        // L4LEN 15 at bit 30: OFFSET = (15 << 14 | 5 << 7 | 7) << 16.
+        assert_eq!((desc(&r, 0).1 >> 16) & 0x3FFFF, 15 << 14 | 5 << 7 | 7);
+    }
+}
+
+/// A descriptor holding the end of the header and the start of the payload is DMA'd
+/// twice for the first segment (once as header, once as payload: Linux
+/// `__iavf_chk_linearize` note), so 8 descriptors where the first is mixed need 9 DMA
+/// buffers for segment 0: EFBIG, even though the packet has only 8 data descriptors.
+#[test]
+fn tso_mixed_header_descriptor_counts_twice() {
+    let mut segs = vec![Seg {
+        addr: 0x1000,
+        len: 54 + 100,
+    }];
+    for k in 0..7 {
+        segs.push(Seg {
+            addr: 0x10_0000 + k * 0x1000,
+            len: 100,
+        });
+    }
+    // 854 bytes, MSS 800: one segment whose payload touches all 8 descriptors.
+    let mut r = ring(false);
+    let mut p = tso_v4(&segs, 854, 800);
+    assert_eq!(r.encap(&mut p), Err(TxError::Efbig));
+    assert_eq!(desc(&r, 0), (0, 0), "nothing written");
+    // Header in a descriptor of its own: 1 + 7 = 8 buffers, accepted.
+    let mut segs2 = vec![
+        Seg {
+            addr: 0x1000,
+            len: 54,
+        },
+        Seg {
+            addr: 0x2000,
+            len: 100,
+        },
+    ];
+    segs2.extend_from_slice(&segs[1..7]);
+    let mut p = tso_v4(&segs2, 754, 700);
+    r.encap(&mut p).unwrap();
+    assert_eq!(p.new_pidx, 9);
+    assert_eq!(hw_rules(&r, 0, 9), Ok(754));
 }

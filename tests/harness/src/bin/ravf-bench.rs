@@ -83,14 +83,14 @@ fn run(m: &mut Machine, f: &[u8], off: Offload, n: usize, batch: usize) -> usize
         }
         // Enough virtual time for the interrupt throttle to let the vector fire.
         m.pump(200_000);
-        got += m.recv_all(1).len();
+        got += m.rx_discard(1);
         if stalls > 1000 {
             panic!("TX stalled");
         }
     }
     for _ in 0..10 {
         m.pump(200_000);
-        got += m.recv_all(1).len();
+        got += m.rx_discard(1);
     }
     got
 }

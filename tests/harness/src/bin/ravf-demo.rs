@@ -141,10 +141,10 @@ fn run(m: &mut Machine, path: &str, d: &mut Demo) {
         let r = m.attach(vf);
         if !d.check(
             r.is_ok(),
-            format!(
-                "VF{vf}: attach + init ({})",
-                r.as_ref().err().cloned().unwrap_or_default()
-            ),
+            match &r {
+                Ok(()) => format!("VF{vf}: attach and init through the iflib stand-in"),
+                Err(e) => format!("VF{vf}: attach failed: {e}"),
+            },
         ) {
             continue;
         }

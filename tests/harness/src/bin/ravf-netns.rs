@@ -57,6 +57,8 @@ const TUNSETIFF: c_ulong = 0x4004_54ca;
 const TUNSETOFFLOAD: c_ulong = 0x4004_54d0;
 /// if_tun.h: `TUNSETVNETHDRSZ _IOW('T', 216, int)`.
 const TUNSETVNETHDRSZ: c_ulong = 0x4004_54d8;
+/// if_tun.h: `TUNSETCARRIER _IOW('T', 226, int)`.
+const TUNSETCARRIER: c_ulong = 0x4004_54e2;
 /// if_tun.h: `IFF_TAP 0x0002`, `IFF_NO_PI 0x1000`, `IFF_VNET_HDR 0x4000`.
 const IFF_TAP: i16 = 0x0002;
 const IFF_NO_PI: i16 = 0x1000;
@@ -544,6 +546,16 @@ impl Tap {
         Ok((fd, sock))
     }
 
+    /// Carrier on or off (what the link state of the port behind it is).
+    fn set_carrier(&self, on: bool) -> io::Result<()> {
+        let v: c_int = on.into();
+        // SAFETY: TUNSETCARRIER reads one int through the pointer.
+        if unsafe { libc::ioctl(self.fd.as_raw_fd(), TUNSETCARRIER as _, &v as *const c_int) } < 0 {
+            return Err(errno_err("TUNSETCARRIER"));
+        }
+        Ok(())
+    }
+
     fn mtu(&self) -> Option<u32> {
         let mut r = ifreq_named(&self.name).ok()?;
         ioctl_ifreq(
@@ -600,14 +612,21 @@ impl Tap {
 // ---- signals --------------------------------------------------------------------------
 
 static STOP: AtomicBool = AtomicBool::new(false);
+/// SIGUSR1: the PF resets VF0 (RESET_IMPENDING, then the reset), under whatever
+/// traffic is running.
+static RESET_VF0: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_signal(_: c_int) {
-    STOP.store(true, Ordering::SeqCst);
+extern "C" fn on_signal(sig: c_int) {
+    if sig == libc::SIGUSR1 {
+        RESET_VF0.store(true, Ordering::SeqCst);
+    } else {
+        STOP.store(true, Ordering::SeqCst);
+    }
 }
 
 fn install_signals() {
-    for s in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-        // SAFETY: the handler only stores to an atomic (async-signal-safe).
+    for s in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1] {
+        // SAFETY: the handler only stores to atomics (async-signal-safe).
         unsafe {
             libc::signal(s, on_signal as extern "C" fn(c_int) as libc::sighandler_t);
         }
@@ -727,6 +746,9 @@ struct Side {
     tx_sent: u64,
     tx_refused: u64,
     tx_netdown: u64,
+    /// iflib's link state as last mirrored to the TAP's carrier.
+    link: bool,
+    link_changes: u64,
 }
 
 impl Side {
@@ -905,6 +927,8 @@ fn main() -> ExitCode {
             tx_sent: 0,
             tx_refused: 0,
             tx_netdown: 0,
+            link: true,
+            link_changes: 0,
         });
     }
     if let Some(r) = &args.ready {
@@ -1004,6 +1028,33 @@ fn pump(m: &mut Machine, sides: &mut [Side], args: &Args, viol: &mut Violations)
                 break;
             }
             work = true;
+        }
+        if RESET_VF0.swap(false, Ordering::SeqCst) {
+            println!(
+                "ravf-netns: SIGUSR1: the PF resets VF0 (RESET_IMPENDING, then VFR) under traffic"
+            );
+            emu::sim(m).pf_reset_vf(0);
+            work = true;
+        }
+        // iflib's link state (LINK_CHANGE events, resets) becomes the TAP's carrier,
+        // so the Linux stack sees the link go down and up as ifconfig would.
+        for s in sides.iter_mut() {
+            let up = m.link_up(s.vf);
+            if up != s.link {
+                s.link = up;
+                s.link_changes += 1;
+                let t = start.elapsed().as_millis();
+                println!(
+                    "ravf-netns: VF{} link {} at {t} ms (carrier of {} {})",
+                    s.vf,
+                    if up { "up" } else { "down" },
+                    s.tap.name,
+                    if up { "on" } else { "off" }
+                );
+                if let Err(e) = s.tap.set_carrier(up) {
+                    eprintln!("ravf-netns: {}: {e}", s.tap.name);
+                }
+            }
         }
         // ravf -> Linux.
         for s in sides.iter_mut() {
@@ -1195,6 +1246,9 @@ fn report(m: &Machine, sides: &[Side], args: &Args, mut viol: Violations) -> Exi
     let vlan_inserted: u64 = c.iter().map(|c| c.vlan_inserted).sum();
     let vlan_stripped: u64 = c.iter().map(|c| c.vlan_stripped).sum();
     let tx_vlan: u64 = sides.iter().map(|s| s.tx.vlan).sum();
+    let resets: u64 = c.iter().map(|c| c.resets).sum();
+    let link_changes: u64 = sides.iter().map(|s| s.link_changes).sum();
+    let link_up = sides.iter().all(|s| m.link_up(s.vf));
     let rx_vlan: u64 = sides.iter().map(|s| s.rx.vlan_reinserted).sum();
     println!("ravf-netns: summary");
     for s in sides {
@@ -1235,7 +1289,7 @@ fn report(m: &Machine, sides: &[Side], args: &Args, mut viol: Violations) -> Exi
     let stats = format!(
         "tso_ctx={tso_ctx}\ntso_segments={tso_segments}\ncsum_req={csum_req}\ntx_gso={tx_gso}\ntx_csum={tx_csum}\n\
          tx_software={sw}\ntx_dropped={dropped}\nrx_frames={rx_frames}\nrx_data_valid={rx_valid}\nrx_bad_csum={rx_bad}\ntx_vlan={tx_vlan}\nrx_vlan={rx_vlan}\nvlan_inserted={vlan_inserted}\n\
-         vlan_stripped={vlan_stripped}\nviolations={}\n",
+         vlan_stripped={vlan_stripped}\nresets={resets}\nlink_changes={link_changes}\nlink_up_at_exit={link_up}\nviolations={}\n",
         viol.list.len()
     );
     println!(
@@ -1581,6 +1635,30 @@ mod tests {
             rx_csum_status(&mk(CSUM_L4_CALC | CSUM_L4_VALID, tcp6(10))),
             RxCsum::Valid
         );
+    }
+
+    #[test]
+    fn vlan_tag_moves_from_the_frame_to_the_request() {
+        let plain = tcp4(100);
+        let tagged = pkt::insert_vlan(&plain, 0x2064); // PCP 1, VID 100
+                                                       // Linux's csum_start counts the 4 tag bytes.
+        let h = hdr(VNET_F_NEEDS_CSUM, VNET_GSO_NONE, 0, 38, 16);
+        let (h2, f, tci) = untag(&h, &tagged).expect("tagged");
+        assert_eq!((tci, h2.csum_start, h2.csum_offset), (0x2064, 34, 16));
+        assert_eq!(f, plain);
+        let mut c = TxCounts::default();
+        assert_eq!(plan_tx(&h2, &f, &mut c), TxPlan::Offload(Offload::CSUM));
+        assert_eq!(untag(&h, &plain), None);
+    }
+
+    #[test]
+    fn vlan_config_lists_the_vids_of_one_parent() {
+        // The format of net/8021q/vlanproc.c.
+        let text = "VLAN Dev name\t | VLAN ID\nName-Type: VLAN_NAME_TYPE_RAW_PLUS_VID_NO_PAD\n\
+                    ravf0.100      | 100  | ravf0\nravf0.7        | 7  | ravf0\nother.5        | 5  | eth0\n";
+        assert_eq!(parse_vlan_config(text, "ravf0"), vec![7, 100]);
+        assert_eq!(parse_vlan_config(text, "ravf1"), Vec::<u16>::new());
+        assert_eq!(parse_vlan_config("", "ravf0"), Vec::<u16>::new());
     }
 
     #[test]

@@ -640,6 +640,16 @@ impl TxQueue {
     /// Non-TSO checksum offload on `self.pkt` in place (contract 6.2 recommendation:
     /// compute the full L4 checksum from scratch, ignoring the seed).
     fn offload_csum(&mut self, o: &Offload, idx: u16, ev: &mut DpEvents) {
+        // MACLEN counts the L2 header (contract 6.2: 14 -> 7, 18 with a tag). Offsets
+        // inside the Ethernet header would make the HW write a "checksum" over the MAC
+        // addresses; refuse to guess, report it and send the frame untouched.
+        if (o.iipt == IIPT_IPV4_CSUM || o.l4t != 0) && o.maclen < wire::ETH_HLEN {
+            ev.violations.push(DpViolation::BadOffload {
+                desc_index: idx,
+                detail: "checksum offload with MACLEN below the 14-byte Ethernet header",
+            });
+            return;
+        }
         if o.iipt == IIPT_IPV4_CSUM {
             self.stats.csum_ip += 1;
             if let Err(detail) = fix_ipv4_csum(&mut self.pkt, o.maclen, o.iplen) {
@@ -722,14 +732,15 @@ const TCP_CWR: u8 = 0x80;
 
 /// Check the per-segment descriptor limit of a TSO packet (MDD MAX_BUFF).
 ///
-/// The HW rule is stated only as "≤ 8 data descriptors per TSO segment, header in ≤ 3"
-/// (contract 5.11, 6.3). The drivers enforce stricter versions of it: Linux
-/// `__iavf_chk_linearize` requires every window of 6 consecutive fragments after the
-/// header to cover an MSS; FreeBSD `iavf_tso_detect_sparse` counts, per segment, the
-/// buffers touched (header pieces counted into the first segment) against 6. The
-/// emulator counts, per segment, the descriptors holding any of its payload bytes, plus
-/// for the first segment the descriptors holding only header bytes, against 8 — so any
-/// packet either driver accepts passes, and a driver that skips its check is caught.
+/// Contract 5.11/6.3: "≤ 8 data descriptors per TSO segment, header in ≤ 3". How the
+/// header counts is stated by Linux `__iavf_chk_linearize` (iavf_txrx.c, same note in
+/// i40e/ice): the HW DMAs at most 8 buffers to build one packet on the wire, and for
+/// TSO the header and the segment payload are counted separately (a buffer holding the
+/// header and the start of the payload is two DMA transactions). Every segment on the
+/// wire carries the replicated header, so for **every** segment the emulator counts the
+/// descriptors holding header bytes plus the descriptors holding that segment's payload
+/// bytes (a mixed descriptor counts in both), against 8. Linux keeps 2 spare of the 8
+/// for this (windows of 6 fragments), FreeBSD `iavf_tso_detect_sparse` likewise (6).
 fn check_tso_sparse(
     descs: &[DataDesc],
     hdr: usize,
@@ -762,16 +773,16 @@ fn check_tso_sparse(
             d_start += descs[d].len;
             d += 1;
         }
-        let mut count = if s == 0 { d } else { 0 };
         let (mut e, mut e_start) = (d, d_start);
         while e < descs.len() && e_start < b {
-            count += 1;
             e_start += descs[e].len;
             e += 1;
         }
+        let count = hdr_descs + (e - d);
         if count > MAX_BUFFER_TXD {
             return Err(format!(
-                "TSO segment {s} (bytes {a}..{b}) spans {count} descriptors"
+                "TSO segment {s} (bytes {a}..{b}): {hdr_descs} header + {} payload descriptors",
+                e - d
             ));
         }
         a = b;
@@ -1399,16 +1410,50 @@ mod tests {
             tso_send(r, &p, &sizes, 2000, 1000);
         });
         assert_eq!(r.mdd(), MddKind::MaxBuff);
-        // 7 payload descriptors + header for segment 0, 8 for segment 1: fine.
+        // Header descriptor + 7 payload descriptors for segment 0 and for segment 1:
+        // 8 each, fine.
         let mut ok = Rig::new(64, false);
         let p = tso_pkt(2000, 0x10);
         let mut sizes = vec![54];
         sizes.extend([100, 100, 100, 100, 100, 100, 400]);
-        sizes.extend([125; 8]);
+        sizes.extend([125, 125, 125, 125, 125, 125, 250]);
         tso_send(&mut ok, &p, &sizes, 2000, 1000);
         ok.kick();
         assert!(ok.ev.mdd.is_none(), "{:?}", ok.ev.mdd);
         assert_eq!(ok.out.len(), 2);
+        // Segment 1 over 8 payload descriptors: its on-wire packet needs the header
+        // buffer too, 9 DMA buffers (Linux `__iavf_chk_linearize` note) -> MAX_BUFF.
+        let r = mdd_case(|r| {
+            let p = tso_pkt(2000, 0x10);
+            let mut sizes = vec![54];
+            sizes.extend([100, 100, 100, 100, 100, 100, 400]);
+            sizes.extend([125; 8]);
+            tso_send(r, &p, &sizes, 2000, 1000);
+        });
+        assert_eq!(r.mdd(), MddKind::MaxBuff);
+        // Header in 3 descriptors (14 + 20 + 20) and a later segment over 6 payload
+        // descriptors: 3 + 6 = 9 -> MAX_BUFF; over 5: 8, fine.
+        let r = mdd_case(|r| {
+            let p = tso_pkt(2000, 0x10);
+            let mut sizes = vec![14, 20, 20, 1000];
+            sizes.extend([200, 200, 200, 200, 100, 100]);
+            tso_send(r, &p, &sizes, 2000, 1000);
+        });
+        assert_eq!(r.mdd(), MddKind::MaxBuff);
+        let mut ok = Rig::new(64, false);
+        let p = tso_pkt(2000, 0x10);
+        let mut sizes = vec![14, 20, 20, 1000];
+        sizes.extend([200, 200, 200, 200, 200]);
+        tso_send(&mut ok, &p, &sizes, 2000, 1000);
+        ok.kick();
+        assert!(ok.ev.mdd.is_none(), "{:?}", ok.ev.mdd);
+        // A buffer holding header + payload counts twice: 54 + 100 in one buffer, then
+        // 7 more 100-byte buffers in segment 0 (MSS 800) = 1 + 8 = 9 -> MAX_BUFF.
+        let r = mdd_case(|r| {
+            let p = tso_pkt(800, 0x10);
+            tso_send(r, &p, &[154, 100, 100, 100, 100, 100, 100, 100], 800, 800);
+        });
+        assert_eq!(r.mdd(), MddKind::MaxBuff);
         // The Linux-style shape: header + payload in the first buffer, then 4 KiB pages.
         let mut ok = Rig::new(64, false);
         let p = tso_pkt(30000, 0x10);
@@ -1587,6 +1632,29 @@ mod tests {
         assert_eq!(r.out.len(), 1);
         assert_eq!(r.ev.violations.len(), 2);
         assert!(!r.ev.violations[0].stops_queue());
+        assert!(!r.q.is_stopped());
+    }
+
+    #[test]
+    fn offload_with_maclen_inside_the_ethernet_header_is_refused() {
+        let mut r = Rig::new(64, false);
+        let pkt = udp4_frame(10);
+        let a = r.mem.buf(&pkt);
+        // MACLEN 0: IIPT=3 and L4T=UDP would checksum the MAC header.
+        r.put(txd(
+            a,
+            EOP | RS | IIPT_V4_CSUM | L4T_UDP,
+            (0, 20, 8),
+            pkt.len() as u64,
+            0,
+        ));
+        r.kick();
+        assert_eq!(r.frames(), vec![pkt], "frame sent untouched");
+        assert_eq!(r.ev.violations.len(), 1);
+        assert!(matches!(
+            r.ev.violations[0],
+            DpViolation::BadOffload { desc_index: 0, .. }
+        ));
         assert!(!r.q.is_stopped());
     }
 
