@@ -1,7 +1,9 @@
 //! ravf: the core of a driver for Intel Ethernet 700-series Virtual Functions.
 //!
-//! `no_std`, no `unsafe`, no floating point, no allocation on the data path. All
-//! hardware access goes through the traits in [`os`].
+//! `no_std`, no `unsafe`, no floating point, no allocation on the data path (the
+//! control plane allocates its tables once, at attach, through `alloc`; in the kernel
+//! that is malloc(9) via ravf-ffi's global allocator). All hardware access goes
+//! through the traits in [`os`].
 //!
 //! * [`regs`]: the VF BAR0 register map.
 //! * [`virtchnl`]: the VF ↔ PF message protocol (wire structs, builders, parsers).
@@ -12,6 +14,8 @@
 //! * [`filters`]: fixed-capacity MAC list and VLAN set.
 #![no_std]
 #![forbid(unsafe_code)]
+
+extern crate alloc;
 
 pub mod aq;
 pub mod filters;

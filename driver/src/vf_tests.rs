@@ -350,6 +350,11 @@ fn init_validates_setup() {
     let mut s = setup(2, 3);
     s.rx_buf_size = 2000;
     assert_eq!(vf.start_init(&s), Err(Error::Invalid));
+    let mut s = setup(2, 3);
+    s.tx[1].headwb_paddr = RING_TX + 0x8002; // not a 4-byte aligned word
+    assert_eq!(vf.start_init(&s), Err(Error::Invalid));
+    s.tx[1].headwb_paddr = RING_TX + 0x8000;
+    assert!(vf.start_init(&s).is_ok());
 }
 
 #[test]
@@ -506,7 +511,10 @@ fn unicast_filters(os: &FakeOs, initial: &[Mac]) -> Vec<Mac> {
                 }
             } else {
                 let at = f.iter().position(|x| *x == m);
-                assert!(at.is_some(), "DEL_ETH_ADDR of {m:02x?}, which the PF does not have");
+                assert!(
+                    at.is_some(),
+                    "DEL_ETH_ADDR of {m:02x?}, which the PF does not have"
+                );
                 f.retain(|x| *x != m);
             }
         }
@@ -590,7 +598,10 @@ fn set_mac_first_refused_second_accepted_removes_the_original() {
     assert_eq!(done(&mut vf, t2), Ok(()));
     assert_eq!(vf.mac(), c);
     // The refused ADD installed nothing; the custom PF hides it from the replay.
-    os.hw().borrow_mut().sent.retain(|(op, p)| !(*op == 10 && p[4..10] == b));
+    os.hw()
+        .borrow_mut()
+        .sent
+        .retain(|(op, p)| !(*op == 10 && p[4..10] == b));
     assert_eq!(unicast_filters(&os, &[PF_MAC]), vec![c]);
 }
 

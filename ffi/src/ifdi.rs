@@ -46,7 +46,7 @@ fn err_errno(e: ravf::Error) -> c_int {
         E::NotSupported => EOPNOTSUPP,
         E::NoSpace => ENOSPC,
         E::Busy => EBUSY,
-        E::Aq(ravf::aq::AqError::NoMemory) => ENOMEM,
+        E::Aq(ravf::aq::AqError::NoMemory) | E::NoMemory => ENOMEM,
         E::Reset | E::InReset | E::NotReady => EBUSY,
         _ => EIO,
     }
@@ -117,16 +117,12 @@ pub(crate) unsafe fn alloc_state(
     }
 }
 
-/// `Vf::attach` in a frame of its own (not inlined into attach_pre).
-///
-/// KNOWN PROBLEM: in the kernel profile this frame is about 14.6 KiB (objdump of the
-/// staticlib), because the core builds its ~6.8 KiB `Vf` on the stack and moves it;
-/// with a 16 KiB amd64 kernel stack that overflows. It needs a change in the core
-/// (a smaller `Vf`, or construction in a caller-provided slot); writing the result
-/// into a heap slot here does not help (measured).
+/// `Vf::attach_boxed` in a frame of its own (not inlined into attach_pre): the core
+/// builds the `Vf` on the heap and runs the handshake in place, so no frame holds it
+/// twice (kmod-check gates every frame at 2 KiB; amd64 kernel stacks are 16 KiB).
 #[inline(never)]
 fn attach_vf(os: KOs) -> Result<Box<Vf<KOs>>, ravf::Error> {
-    Vf::attach(os, &AttachConfig::default()).map(Box::new)
+    Vf::attach_boxed(os, &AttachConfig::default())
 }
 
 /// Resolve the state of `ctx` for an ifdi method.

@@ -539,7 +539,7 @@ impl<D: DmaRegion> TxRing<D> {
             mixed |= sum < h && sum.saturating_add(s.len) > h;
             sum = sum.saturating_add(s.len);
         }
-        simple &= pkt.segs.len() <= 8 || mixed;
+        simple &= pkt.segs.len() + usize::from(mixed) <= TX_MAX_DATA_DESC as usize;
         let ndata = if simple {
             if sum != u64::from(pkt.len) {
                 return Err(self.invalid());
@@ -758,7 +758,10 @@ fn tso_header_ok(pkt: &TxPkt<'_>) -> bool {
 /// MSS-sized window of the payload, the header descriptors plus the descriptors holding
 /// that window's bytes must be at most 8, and the header must fit in 3 (MDD MAX_BUFF,
 /// hw-contract 5.11). A descriptor holding both header and payload bytes is counted in
-/// both sets (conservative: it can only cause an extra EFBIG/defrag, never an MDD).
+/// both sets: the hardware DMAs it once as header and once as payload (Linux
+/// `__iavf_chk_linearize` note: such a buffer is two DMA transactions); every segment on
+/// the wire carries the replicated header, so the header descriptors count in every
+/// window.
 ///
 /// `Err(Efbig)` when a limit is exceeded, `Err(Invalid)` when the segments do not add up
 /// to `len` (the hardware would see a TSO_LEN that does not match: MDD BAD_LSO_LEN).

@@ -8,39 +8,11 @@ use std::ffi::{c_int, c_void};
 
 use ravf_sys::{caddr_t, if_ctx_t, iflib_restart_event, ifmediareq, ift_counter};
 
-/// `struct ravf_sysctl_desc` (kmod/ravf.h).
-#[repr(C)]
-pub struct RavfSysctlDesc {
-    pub rsd_name: *const std::ffi::c_char,
-    pub rsd_descr: *const std::ffi::c_char,
-    pub rsd_node: u32,
-    pub rsd_kind: u32,
-}
-
-/// `struct ravf_tunables` (kmod/ravf.h): the `hw.ravf.*` loader tunables, which the
-/// C shim fills in `ravf_kpi_tunables`.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RavfTunables {
-    pub rt_rx_itr: c_int,
-    pub rt_tx_itr: c_int,
-    pub rt_enable_head_writeback: c_int,
-    pub rt_debug_mask: c_int,
-}
-
-/// kmod/if_ravf.c's defaults: iavf's ITRs (0x3E RX, 0x7A TX), descriptor-done TX.
-pub const TUNABLE_DEFAULTS: RavfTunables = RavfTunables {
-    rt_rx_itr: 0x3E,
-    rt_tx_itr: 0x7A,
-    rt_enable_head_writeback: 0,
-    rt_debug_mask: 0,
+// The C structs of kmod/ravf.h that cross this boundary, as ravf-ffi defines them.
+pub use ravf_ffi::sysctl::{
+    RavfSysctlDesc, RavfTunables, RAVF_SYSCTL_NODE_DEV, RAVF_SYSCTL_NODE_RXQ, RAVF_SYSCTL_NODE_TXQ,
+    RAVF_SYSCTL_NODE_VSI, TUNABLE_DEFAULTS,
 };
-
-// kmod/ravf.h: RAVF_SYSCTL_NODE_*.
-pub const RAVF_SYSCTL_NODE_DEV: u32 = 0;
-pub const RAVF_SYSCTL_NODE_VSI: u32 = 1;
-pub const RAVF_SYSCTL_NODE_RXQ: u32 = 2;
-pub const RAVF_SYSCTL_NODE_TXQ: u32 = 3;
 
 extern "C" {
     pub fn ravf_if_attach_pre(ctx: if_ctx_t) -> c_int;

@@ -19,8 +19,8 @@ use crate::parse::{self, Offload};
 use crate::queues::{RxRing, RxStats, TxPkt, TxRing, TxStats};
 use crate::sched::{self, in_exec};
 
-/// The `if_shared_ctx` values of the driver (freebsd-iavf-iflib.md 1.4: `iavf_sctx`),
-/// which the C shim compiles into the module. The stand-in reads them from here.
+/// The `if_shared_ctx` values of the driver: kmod/if_ravf.c `ravf_sctx_init` (the
+/// same as iavf's `iavf_sctx`, freebsd-iavf-iflib.md 1.4). Keep the two in step.
 #[derive(Clone, Copy, Debug)]
 pub struct Sctx {
     pub q_align: usize,

@@ -135,3 +135,114 @@ fn corrupt_rx_write_back_dropped_and_ring_keeps_working() {
         assert_clean(&m);
     }
 }
+
+#[test]
+fn whole_pf_reset_recovers_both_vfs() {
+    let mut m = machine(GUIDE);
+    up_all(&mut m);
+    let (mut a, mut b) = hosts(&m);
+    assert!(ping(&mut m, &mut a, &mut b, 1));
+    emu::sim(&m).pf_reset();
+    assert!(
+        m.run_until(2_000_000_000, |m| !m.link_up(0) && !m.link_up(1)),
+        "{}",
+        dump(&m)
+    );
+    assert!(
+        m.run_until(30_000_000_000, |m| (0..2)
+            .all(|vf| m.link_up(vf) && m.running(vf))),
+        "both VFs must recover\n{}",
+        dump(&m)
+    );
+    assert!(ping(&mut m, &mut a, &mut b, 2), "{}", dump(&m));
+    assert!(
+        m.sysctl_u64(0, "recoveries").unwrap_or(0) >= 1,
+        "recoveries counted"
+    );
+    assert_clean(&m);
+}
+
+#[test]
+fn trust_change_resets_the_vf_and_promiscuous_is_replayed() {
+    let mut m = machine(GUIDE);
+    up_all(&mut m);
+    assert_eq!(m.set_promisc(0, true), 0);
+    m.run_until_idle();
+    assert!(
+        !emu::sim(&m).pf_state(0).unwrap().uc_promisc,
+        "untrusted: not applied"
+    );
+    // `ip link set ... trust on`: i40e resets the VF; ravf recovers and replays its
+    // state, and the promiscuous request now takes effect.
+    emu::sim(&m).set_trust(0, true);
+    assert!(
+        m.run_until(30_000_000_000, |m| {
+            m.link_up(0) && m.running(0) && emu::sim(m).pf_state(0).unwrap().uc_promisc
+        }),
+        "promiscuous mode replayed after the trust change\n{}",
+        dump(&m)
+    );
+    let (mut a, mut b) = hosts(&m);
+    assert!(ping(&mut m, &mut a, &mut b, 1), "{}", dump(&m));
+    assert_clean(&m);
+}
+
+#[test]
+fn resets_under_continuous_bidirectional_traffic() {
+    let mut m = machine(GUIDE);
+    up_all(&mut m);
+    let (mut a, mut b) = hosts(&m);
+    let t0 = m.now_ns();
+    // Two PF-initiated resets of VF1 and one of VF0 while both send continuously.
+    {
+        let mut s = emu::sim(&m);
+        s.faults().reset_at(1, t0 + 3_000_000);
+        s.faults().reset_at(0, t0 + 40_000_000);
+        s.faults().reset_at(1, t0 + 90_000_000);
+    }
+    let f01 = ravf_harness::pkt::ether(b.mac, a.mac, None, 0x88b5, &[1u8; 700]);
+    let f10 = ravf_harness::pkt::ether(a.mac, b.mac, None, 0x88b5, &[2u8; 300]);
+    let batch: Vec<(&[u8], ravf_harness::Offload)> =
+        (0..16).map(|_| (&f01[..], Default::default())).collect();
+    let back: Vec<(&[u8], ravf_harness::Offload)> =
+        (0..8).map(|_| (&f10[..], Default::default())).collect();
+    let mut sent = 0;
+    while m.now_ns() < t0 + 200_000_000 {
+        for (vf, pkts) in [(0usize, &batch), (1, &back)] {
+            for q in 0..4 {
+                if let Ok(n) = m.send_batch(vf, q, pkts, &Default::default()) {
+                    sent += n;
+                }
+            }
+        }
+        m.run_for(200_000);
+        a.poll(&mut m);
+        b.poll(&mut m);
+    }
+    // Recovery backs off (250 ms, 1 s, ...): give it virtual time.
+    assert!(
+        m.run_until(30_000_000_000, |m| (0..2)
+            .all(|vf| m.link_up(vf) && m.running(vf))),
+        "both VFs must recover\n{}",
+        dump(&m)
+    );
+    settle(&mut m, &mut [&mut a, &mut b]);
+    assert!(sent > 10_000, "sent {sent}");
+    assert!(ping(&mut m, &mut a, &mut b, 1), "{}", dump(&m));
+    // After recovery, a burst each way arrives complete.
+    let (a0, b0) = (a.frames, b.frames);
+    let mut n01 = 0;
+    let mut n10 = 0;
+    for _ in 0..10 {
+        n01 += m.send_batch(0, 1, &batch, &Default::default()).unwrap();
+        n10 += m.send_batch(1, 2, &back, &Default::default()).unwrap();
+        settle(&mut m, &mut [&mut a, &mut b]);
+    }
+    assert_eq!(
+        (b.frames - b0, a.frames - a0),
+        (n01 as u64, n10 as u64),
+        "{}",
+        dump(&m)
+    );
+    assert_clean(&m);
+}

@@ -496,14 +496,13 @@ impl PfVf {
                 rss.hena = rd_u64(msg, 0);
                 Vec::new()
             }),
-            vc::OP_ENABLE_VLAN_STRIPPING | vc::OP_DISABLE_VLAN_STRIPPING => {
-                self.need_active(op)
-                    .and_then(|_| self.need_vlan_cap(op))
-                    .map(|_| {
-                        self.vlan_strip = op == vc::OP_ENABLE_VLAN_STRIPPING;
-                        Vec::new()
-                    })
-            }
+            vc::OP_ENABLE_VLAN_STRIPPING | vc::OP_DISABLE_VLAN_STRIPPING => self
+                .need_active(op)
+                .and_then(|_| self.need_vlan_cap(op))
+                .map(|_| {
+                    self.vlan_strip = op == vc::OP_ENABLE_VLAN_STRIPPING;
+                    Vec::new()
+                }),
             vc::OP_REQUEST_QUEUES => {
                 if !self.active {
                     out.dropped =

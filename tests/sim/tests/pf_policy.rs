@@ -207,7 +207,9 @@ fn vlan_limit_upstream_and_oot() {
     assert!(d.sim.pf_state(1).unwrap().vlan_strip, "stripping untouched");
     let v = d.sim.take_violations();
     assert_eq!(v.len(), 4, "{v:#?}");
-    assert!(v.iter().all(|x| x.kind == ViolationKind::VirtchnlUnsupported));
+    assert!(v
+        .iter()
+        .all(|x| x.kind == ViolationKind::VirtchnlUnsupported));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! and a TCP-like bulk stream with TSO and checksum offload. Exits non-zero if any
 //! check fails.
 //!
-//! Usage: ravf-demo [--config FILE] [--verbose]
+//! Usage: ravf-demo [--config FILE] [--debug] [--verbose]
 
 use std::process::ExitCode;
 
@@ -40,6 +40,7 @@ fn section(title: &str) {
 fn main() -> ExitCode {
     let mut config = None;
     let mut verbose = false;
+    let mut debug = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -51,8 +52,13 @@ fn main() -> ExitCode {
                 }
             },
             "--verbose" | "-v" => verbose = true,
+            "--debug" | "-d" => debug = true,
             "--help" | "-h" => {
-                println!("usage: ravf-demo [--config FILE] [--verbose]");
+                println!("usage: ravf-demo [--config FILE] [--debug] [--verbose]");
+                println!(
+                    "  --debug: hw.ravf.debug_mask=1, the driver's debug log in the handshake"
+                );
+                println!("  --verbose: every driver and stand-in log line as it happens");
                 println!(
                     "  FILE: an iovctl.conf(5) for the emulated PF (default {DEFAULT_CONFIG})"
                 );
@@ -80,10 +86,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let opts = Options {
+    let mut opts = Options {
         verbose,
         ..Options::default()
     };
+    if debug {
+        opts.tunables.rt_debug_mask = 1;
+    }
     let mut m = match emu::machine_from_config(&text, opts) {
         Ok(m) => m,
         Err(e) => {
@@ -153,7 +162,7 @@ fn run(m: &mut Machine, path: &str, d: &mut Demo) {
             println!("    {e}");
         }
         println!("  VF{vf} driver log:");
-        for l in m.log().iter().skip(log0).filter(|l| l.level <= 2) {
+        for l in m.log().iter().skip(log0).filter(|l| l.level <= 3) {
             println!("    [{:>8} us] {}", l.t_us, l.text);
         }
     }

@@ -26,8 +26,12 @@
 //! * TSO: headers replicated; IPv4 total length, ID (+1 per segment, wrapping) and
 //!   checksum (only with IIPT = 3); IPv6 payload length; TCP sequence; FIN/PSH only on
 //!   the last segment, CWR only on the first; TCP checksum from scratch.
-//! * MDD per segment: see `tx::check_tso_sparse`. After MDD the queue is stopped until
+//! * MDD per segment: see `tx::check_tso_sparse` (header descriptors count in every
+//!   segment, a header+payload descriptor twice). After MDD the queue is stopped until
 //!   re-enabled; packets before the offending one are sent and completed.
+//! * Features the emulator does not model are reported as [`DpViolation::BadOffload`]
+//!   rather than silently ignored: context CMD bits other than TSO, non-zero
+//!   `tunneling_params`, data CMD.DUMMY, checksum offload with MACLEN < 14.
 //! * Completion: DESC_DONE (QW1 = 0xF, QW0 untouched) into each RS descriptor; in head
 //!   write-back mode only the head (one past the packet's last descriptor) is written,
 //!   once per [`TxQueue::process`] call that completed an RS packet, and no DESC_DONE.

@@ -20,6 +20,7 @@ const CMD_SHIFT: u32 = 4;
 const CMD_EOP: u64 = 0x001;
 const CMD_RS: u64 = 0x002;
 const CMD_IL2TAG1: u64 = 0x008;
+const CMD_DUMMY: u64 = 0x010;
 const CMD_IIPT_SHIFT: u32 = 5; // relative to CMD: bits 10:9 of QW1
 const CMD_L4T_SHIFT: u32 = 8; // relative to CMD: bits 13:12 of QW1
 const OFFSET_SHIFT: u32 = 16;
@@ -567,6 +568,7 @@ impl TxQueue {
         ev: &mut DpEvents,
     ) -> Result<usize, ()> {
         let pd = self.walk(start, avail, ev)?;
+        self.check_unmodelled(start, pd.used, ev);
         if pd.tso.is_some() {
             self.stats.tso_ctx += 1;
         }
@@ -630,6 +632,38 @@ impl TxQueue {
         // The head advances past the packet whether or not it asked for a completion.
         self.head = self.ring_index(end);
         Ok(pd.used)
+    }
+
+    /// Report descriptor features a VF driver has no business using and the emulator
+    /// does not model, instead of silently sending a frame the HW would have built
+    /// differently (contract 6.2/6.3): a context descriptor with any CMD bit but TSO
+    /// (TSYN, IL2TAG2, SWTCH, SWPE ...) or non-zero `tunneling_params` (ENCAP offloads
+    /// are not granted to the VF), and data descriptors with CMD.DUMMY. The packet is
+    /// still processed as if those bits were clear; the queue continues.
+    fn check_unmodelled(&self, start: usize, used: usize, ev: &mut DpEvents) {
+        let idx = self.ring_index(start);
+        let first = self.qw(start, 1);
+        if first & DTYPE_MASK == DTYPE_CONTEXT {
+            let cmd = (first >> CMD_SHIFT) & 0xFFFF;
+            let tunneling = self.qw(start, 0) & 0xFFFF_FFFF;
+            if cmd & !CTX_CMD_TSO != 0 || tunneling != 0 {
+                ev.violations.push(DpViolation::BadOffload {
+                    desc_index: idx,
+                    detail: "context descriptor requests a feature other than TSO \
+                             (CMD bits or tunneling_params): not modelled",
+                });
+            }
+        }
+        let dummy = (start..start + used).any(|pos| {
+            let qw1 = self.qw(pos, 1);
+            qw1 & DTYPE_MASK == DTYPE_DATA && (qw1 >> CMD_SHIFT) & CMD_DUMMY != 0
+        });
+        if dummy {
+            ev.violations.push(DpViolation::BadOffload {
+                desc_index: idx,
+                detail: "data descriptor with CMD.DUMMY: not modelled",
+            });
+        }
     }
 
     /// Ring index of the descriptor at position `pos` of the current fetch.
@@ -1633,6 +1667,42 @@ mod tests {
         assert_eq!(r.ev.violations.len(), 2);
         assert!(!r.ev.violations[0].stops_queue());
         assert!(!r.q.is_stopped());
+    }
+
+    #[test]
+    fn unmodelled_context_and_dummy_bits_are_reported() {
+        // Context descriptor with CMD.IL2TAG2 (0x04 at bit 4) besides TSO, then one with
+        // tunneling_params = EIPT 3, then a data descriptor with CMD.DUMMY (0x010).
+        let mut r = Rig::new(64, false);
+        let p = tso_pkt(1000, 0x10);
+        let mut c = ctxd(true, 1000, 500);
+        c[8] |= 0x04 << 4;
+        r.put(c);
+        r.send_split(&p, &[1054], IIPT_V4_CSUM | L4T_TCP, (14, 20, 20), 0);
+        let mut c = ctxd(true, 1000, 500);
+        c[0] = 0x03;
+        r.put(c);
+        r.send_split(&p, &[1054], IIPT_V4_CSUM | L4T_TCP, (14, 20, 20), 0);
+        let u = udp4_frame(30);
+        let a = r.mem.buf(&u);
+        r.put(txd(a, EOP | RS | 0x010, (0, 0, 0), u.len() as u64, 0));
+        r.kick();
+        assert!(r.ev.mdd.is_none(), "{:?}", r.ev.mdd);
+        assert_eq!(r.out.len(), 5, "packets still sent");
+        let idx: Vec<u16> =
+            r.ev.violations
+                .iter()
+                .map(|v| match v {
+                    DpViolation::BadOffload { desc_index, .. } => *desc_index,
+                    other => panic!("unexpected {other:?}"),
+                })
+                .collect();
+        assert_eq!(idx, vec![0, 2, 4]);
+        // The plain TSO context of `tso_send` (junk only in l2tag2/rsvd) is clean.
+        let mut ok = Rig::new(64, false);
+        tso_send(&mut ok, &p, &[54, 1000], 1000, 500);
+        ok.kick();
+        assert!(ok.ev.violations.is_empty(), "{:?}", ok.ev.violations);
     }
 
     #[test]
