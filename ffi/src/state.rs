@@ -180,7 +180,11 @@ impl<R> Guarded<R> {
     /// CTX lock held and the data path stopped, so at most a filter's short critical
     /// section can hold the lock. Returns false (and changes nothing) if the bounded
     /// spin still failed.
+    ///
+    /// Out of line: a ring is most of a KiB, and inlined into its callers the old and
+    /// new values would both sit in their frames (kmod-check gates frames at 2 KiB).
     #[must_use]
+    #[inline(never)]
     pub fn set(&self, ring: Option<R>) -> bool {
         if !self.lock.lock() {
             return false;
@@ -189,6 +193,19 @@ impl<R> Guarded<R> {
         let old = unsafe { core::mem::replace(&mut *self.ring.get(), ring) };
         self.lock.unlock();
         drop(old);
+        true
+    }
+
+    /// Remove the ring, dropping it in place (no copy through the stack). Same
+    /// bounded lock as [`set`](Self::set).
+    #[must_use]
+    pub fn clear(&self) -> bool {
+        if !self.lock.lock() {
+            return false;
+        }
+        // SAFETY: the QLock is held, so this is the only access to the slot.
+        unsafe { *self.ring.get() = None };
+        self.lock.unlock();
         true
     }
 
