@@ -79,9 +79,14 @@ RAVF_OFF(struct if_pkt_info, ipi_tso_segsz, 32);
 RAVF_OFF(struct if_pkt_info, ipi_vtag, 34);
 RAVF_OFF(struct if_pkt_info, ipi_etype, 36);
 RAVF_OFF(struct if_pkt_info, ipi_tcp_hflags, 38);
+#if __FreeBSD_version < 1500000
 RAVF_OFF(struct if_pkt_info, ipi_mflags, 39);
+#endif
 RAVF_OFF(struct if_pkt_info, ipi_tcp_seq, 40);
 RAVF_OFF(struct if_pkt_info, ipi_ip_tos, 44);
+#if __FreeBSD_version >= 1500000
+RAVF_OFF(struct if_pkt_info, ipi_mflags, 45);
+#endif
 RAVF_SIZE(struct if_irq, 24);
 RAVF_OFF(struct if_irq, __spare0__, 8);
 RAVF_OFF(struct if_irq, ii_tag, 16);

@@ -1961,7 +1961,9 @@ impl<O: Os> Vf<O> {
                     .map_err(be)?
             }
             Cmd::RssLut => {
-                let Some(s) = self.setup() else { return Ok(None) };
+                let Some(s) = self.setup() else {
+                    return Ok(None);
+                };
                 let n = match self.res.rss_lut_size as usize {
                     0 => vc::RSS_LUT_SIZE,
                     k => k.min(512),

@@ -189,6 +189,7 @@ const_assert_eq!(offset_of!(if_rxd_update, iru_flidx), 24);
 
 /// iflib.h: `struct if_pkt_info` — 48 bytes (iflib.c `CTASSERT`s 6×8). Passed to
 /// `ift_txd_encap`.
+#[cfg(not(feature = "freebsd15"))]
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
 pub struct if_pkt_info {
@@ -225,6 +226,39 @@ pub struct if_pkt_info {
     pub __spare0__: u8,
     pub __spare1__: u16,
 }
+
+/// FreeBSD 15.0's `struct if_pkt_info` (net/iflib.h of 15.0, /usr/include as shipped):
+/// still 48 bytes, but `ipi_tcp_hflags` grew to 16 bits (TCP's 12-bit flags field) and
+/// `ipi_mflags` moved behind `ipi_ip_tos`, from offset 39 to 45. Reading 14.x's
+/// offset on 15.0 would take M_VLANTAG from the TCP flags.
+#[cfg(feature = "freebsd15")]
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct if_pkt_info {
+    pub ipi_segs: *mut bus_dma_segment_t,
+    pub ipi_len: u32,
+    pub ipi_qsidx: u16,
+    pub ipi_nsegs: qidx_t,
+    pub ipi_ndescs: qidx_t,
+    pub ipi_flags: u16,
+    pub ipi_pidx: qidx_t,
+    pub ipi_new_pidx: qidx_t,
+    pub ipi_ehdrlen: u8,
+    pub ipi_ip_hlen: u8,
+    pub ipi_tcp_hlen: u8,
+    pub ipi_ipproto: u8,
+    pub ipi_csum_flags: u32,
+    pub ipi_tso_segsz: u16,
+    pub ipi_vtag: u16,
+    pub ipi_etype: u16,
+    pub ipi_tcp_hflags: u16,
+    pub ipi_tcp_seq: u32,
+    pub ipi_ip_tos: u8,
+    /// mbuf flags (`M_VLANTAG`).
+    pub ipi_mflags: u8,
+    pub __spare0__: u8,
+    pub __spare1__: u8,
+}
 pub type if_pkt_info_t = *mut if_pkt_info;
 const_assert_eq!(size_of::<if_pkt_info>(), 48);
 const_assert_eq!(offset_of!(if_pkt_info, ipi_len), 8);
@@ -243,7 +277,10 @@ const_assert_eq!(offset_of!(if_pkt_info, ipi_tso_segsz), 32);
 const_assert_eq!(offset_of!(if_pkt_info, ipi_vtag), 34);
 const_assert_eq!(offset_of!(if_pkt_info, ipi_etype), 36);
 const_assert_eq!(offset_of!(if_pkt_info, ipi_tcp_hflags), 38);
+#[cfg(not(feature = "freebsd15"))]
 const_assert_eq!(offset_of!(if_pkt_info, ipi_mflags), 39);
+#[cfg(feature = "freebsd15")]
+const_assert_eq!(offset_of!(if_pkt_info, ipi_mflags), 45);
 const_assert_eq!(offset_of!(if_pkt_info, ipi_tcp_seq), 40);
 const_assert_eq!(offset_of!(if_pkt_info, ipi_ip_tos), 44);
 
