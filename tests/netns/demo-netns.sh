@@ -24,6 +24,10 @@
 
 set -uo pipefail
 
+# The whole script is one compound command, so bash has read all of it before it
+# runs any of it: editing this file during a run cannot change that run.
+{
+
 RAVF_NETNS_NAMES=${RAVF_NETNS_NAMES:-ra,rb}
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -317,8 +321,9 @@ fi
 MBIT_R=""
 if [ "$RESET" = 1 ]; then
 	(sleep 1.5 && kill -USR1 "$PUMP_PID") &
+	KICK_PID=$!
 	iperf_run MBIT_R "iperf3 TCP $IP_A -> $IP_B 5s with a PF reset of VF0 at 1.5 s" -c "$IP_B" -t 5
-	wait
+	wait "$KICK_PID"
 	grep -E 'SIGUSR1|VF0 link' "$WORK/pump.log" | sed 's/^/  /'
 	grep -q 'SIGUSR1' "$WORK/pump.log" || fail "the reset was not triggered"
 	ping_run "ping $IP_A -> $IP_B after the reset (x50, 10 ms)" "$NS_A" -c 50 -i 0.01 -W 2 "$IP_B"
@@ -372,3 +377,5 @@ if [ ${#FAILURES[@]} -gt 0 ]; then
 	exit 1
 fi
 echo "netns: PASS"
+exit 0
+}
