@@ -93,6 +93,10 @@ pub const RECOVERY_BACKOFF_US: [u64; 4] = [250_000, 1_000_000, 4_000_000, 8_000_
 /// After RESET_IMPENDING, how many back-off steps to wait for the PF to actually
 /// reset us (ARQLEN.ENABLE dropping / RSTAT leaving ready) before re-handshaking anyway.
 pub const IMPENDING_GRACE_STEPS: u8 = 2;
+/// After a RESET_VF ravf sent, how many back-off steps RSTAT may keep reading the
+/// INPROGRESS ravf wrote, with the AQ registers untouched (no reset started), before
+/// ravf concludes the RESET_VF was lost and sends it again.
+pub const STUCK_REQUEST_STEPS: u8 = 2;
 
 const QCAP: usize = 24;
 const TICKETS: usize = 16;
@@ -2503,6 +2507,23 @@ impl<O: Os> Vf<O> {
         }
     }
 
+    /// Re-initialise the AQ and send RESET_VF again (RSTAT = INPROGRESS first).
+    fn resend_reset_vf(&mut self) {
+        self.log(
+            Level::Warn,
+            format_args!("ravf: VF reset requested but never started; sending RESET_VF again"),
+        );
+        let bar = self.os.bar();
+        self.aq.shutdown(bar);
+        if self.aq.init(bar).is_ok() {
+            bar.wr32(regs::VFGEN_RSTAT, regs::VFR_INPROGRESS);
+            if self.aq.send(bar, VcOp::RESET_VF.0, &[]).is_ok() {
+                self.counters.reset_requests += 1;
+            }
+        }
+        self.aq.mark_down();
+    }
+
     fn recovery_attempt(&mut self, mut rec: Recovery) {
         self.counters.recovery_attempts += 1;
         let bar = self.os.bar();
@@ -2521,6 +2542,16 @@ impl<O: Os> Vf<O> {
             }
         }
         if !regs::rstat_ready(rstat) {
+            if rec.attempt >= STUCK_REQUEST_STEPS
+                && rstat == regs::VFR_INPROGRESS
+                && !regs::reads_as_reset(arqlen)
+                && arqlen & aqlen::ENABLE != 0
+            {
+                // RSTAT still holds the INPROGRESS that ravf wrote before RESET_VF,
+                // yet the AQ registers were never cleared: no reset happened (the
+                // RESET_VF was lost). Ask again instead of waiting forever.
+                self.resend_reset_vf();
+            }
             self.backoff(rec);
             return;
         }

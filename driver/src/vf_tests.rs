@@ -1341,6 +1341,47 @@ fn request_reset_recovers() {
 }
 
 #[test]
+fn lost_reset_vf_is_sent_again() {
+    // The first RESET_VF after attach is swallowed (no reset starts): RSTAT keeps the
+    // INPROGRESS ravf wrote while ARQLEN.ENABLE stays set. Recovery must not wait
+    // on that forever; it re-sends RESET_VF and then completes.
+    let swallowed = std::rc::Rc::new(core::cell::Cell::new(0u32));
+    let s2 = swallowed.clone();
+    let mut pf = Pf::good();
+    pf.custom = Some(Box::new(move |op, _| {
+        if op == 2 && s2.get() < 2 {
+            s2.set(s2.get() + 1);
+            // The attach-time RESET_VF is the first; swallow the second only.
+            if s2.get() == 2 {
+                return Some(Vec::new());
+            }
+        }
+        None
+    }));
+    let (os, mut vf) = attached(pf);
+    init_ok(&os, &mut vf, 2, 3);
+    let resets = os.hw().borrow().resets;
+    vf.request_reset().unwrap();
+    assert_eq!(os.hw().borrow().resets, resets, "RESET_VF swallowed");
+    assert_eq!(
+        os.hw().borrow().reg(0x8800),
+        0,
+        "RSTAT holds our INPROGRESS"
+    );
+    let mut recovered = false;
+    for _ in 0..40 {
+        if tick(&os, &mut vf, 500_000).reinit_needed {
+            recovered = true;
+            break;
+        }
+    }
+    assert!(recovered, "{:?}", vf.state());
+    assert_eq!(os.hw().borrow().resets, resets + 1);
+    assert_eq!(vf.counters().reset_requests, 2);
+    assert_eq!(vf.state(), VfState::Running);
+}
+
+#[test]
 fn set_mac_then_init_adds_the_new_mac_only() {
     let mut pf = Pf::good();
     pf.mac = PF_MAC;

@@ -30,6 +30,9 @@
 //! around the TUNSETIFF) and vanish when this process exits. `--ready FILE` is
 //! written once both TAPs exist with the VFs' MAC addresses and the links are up;
 //! `--stats FILE` gets `key=value` lines at exit (SIGTERM/SIGINT or --max-seconds).
+//! SIGUSR1 makes the emulated PF reset VF0 under whatever traffic is running. iflib's
+//! link state is mirrored to each TAP's carrier, and the VLAN devices Linux puts on
+//! a TAP to the driver's VLAN filters (vlan_register/vlan_unregister).
 //! `--wire` bypasses ravf and the emulator (frames go TAP to TAP unchanged): a
 //! plumbing check only, and it says so.
 
@@ -625,6 +628,12 @@ extern "C" fn on_signal(sig: c_int) {
 }
 
 fn install_signals() {
+    // When the script that started us dies (even by SIGKILL), stop too rather than
+    // keep the TAPs and namespaces busy.
+    // SAFETY: prctl(PR_SET_PDEATHSIG) with a valid signal number; no pointers.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM as libc::c_ulong);
+    }
     for s in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGUSR1] {
         // SAFETY: the handler only stores to atomics (async-signal-safe).
         unsafe {
