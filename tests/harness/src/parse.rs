@@ -201,7 +201,7 @@ pub fn parse_header(
             let has_th = frame.len() >= th + 20;
             if pi.ipi_csum_flags & (CSUM_IP_TCP | CSUM_IP_TSO) != 0 {
                 if pi.ipi_ipproto == IPPROTO_TCP && has_th {
-                    pi.ipi_tcp_hflags = frame[th + 13].into();
+                    set_tcp_hflags(pi, frame[th + 13]);
                     pi.ipi_tcp_hlen = (frame[th + 12] >> 4) << 2;
                     pi.ipi_tcp_seq = u32::from_ne_bytes([
                         frame[th + 4],
@@ -245,7 +245,7 @@ pub fn parse_header(
             let has_th = frame.len() >= th + 20;
             if pi.ipi_csum_flags & (CSUM_IP6_TCP | CSUM_IP6_TSO) != 0 {
                 if pi.ipi_ipproto == IPPROTO_TCP && has_th {
-                    pi.ipi_tcp_hflags = frame[th + 13].into();
+                    set_tcp_hflags(pi, frame[th + 13]);
                     pi.ipi_tcp_hlen = (frame[th + 12] >> 4) << 2;
                     pi.ipi_tcp_seq = u32::from_ne_bytes([
                         frame[th + 4],
@@ -273,6 +273,12 @@ pub fn parse_header(
         }
     }
     Ok(())
+}
+
+/// `ipi_tcp_hflags` is u8 on FreeBSD 14 and u16 on 15 (ravf-sys feature `freebsd15`).
+#[allow(clippy::useless_conversion)]
+fn set_tcp_hflags(pi: &mut if_pkt_info, flags: u8) {
+    pi.ipi_tcp_hflags = flags.into();
 }
 
 #[cfg(test)]
