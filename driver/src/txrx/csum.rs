@@ -7,26 +7,16 @@ use super::desc::*;
 // FreeBSD ABI values (sys/sys/mbuf.h, sys/net/iflib.h, sys/net/ethernet.h, netinet/in.h)
 // ---------------------------------------------------------------------------
 
-/// sys/sys/mbuf.h `CSUM_IP 0x00000001`: IPv4 header checksum offload.
-pub const CSUM_IP: u32 = 0x0000_0001;
-/// sys/sys/mbuf.h `CSUM_IP_UDP 0x00000002` (= `CSUM_UDP`).
-pub const CSUM_IP_UDP: u32 = 0x0000_0002;
-/// sys/sys/mbuf.h `CSUM_IP_TCP 0x00000004` (= `CSUM_TCP`).
-pub const CSUM_IP_TCP: u32 = 0x0000_0004;
-/// sys/sys/mbuf.h `CSUM_IP_SCTP 0x00000008` (= `CSUM_SCTP`).
-pub const CSUM_IP_SCTP: u32 = 0x0000_0008;
-/// sys/sys/mbuf.h `CSUM_IP_TSO 0x00000010`.
-pub const CSUM_IP_TSO: u32 = 0x0000_0010;
-/// sys/sys/mbuf.h `CSUM_IP6_UDP 0x00000200` (= `CSUM_UDP_IPV6`).
-pub const CSUM_IP6_UDP: u32 = 0x0000_0200;
-/// sys/sys/mbuf.h `CSUM_IP6_TCP 0x00000400` (= `CSUM_TCP_IPV6`).
-pub const CSUM_IP6_TCP: u32 = 0x0000_0400;
-/// sys/sys/mbuf.h `CSUM_IP6_SCTP 0x00000800` (= `CSUM_SCTP_IPV6`).
-pub const CSUM_IP6_SCTP: u32 = 0x0000_0800;
-/// sys/sys/mbuf.h `CSUM_IP6_TSO 0x00001000`.
-pub const CSUM_IP6_TSO: u32 = 0x0000_1000;
-/// sys/sys/mbuf.h `CSUM_TSO (CSUM_IP_TSO|CSUM_IP6_TSO)`.
-pub const CSUM_TSO: u32 = CSUM_IP_TSO | CSUM_IP6_TSO;
+// The FreeBSD values themselves live once, in ravf-sys (sys/sys/mbuf.h, sys/net/iflib.h,
+// each cited there); the core reads them from there so the two can never disagree.
+pub use ravf_sys::{
+    CSUM_IP, CSUM_IP6_SCTP, CSUM_IP6_TCP, CSUM_IP6_TSO, CSUM_IP6_UDP, CSUM_IP_SCTP,
+    CSUM_IP_TCP, CSUM_IP_TSO, CSUM_IP_UDP, CSUM_L3_CALC, CSUM_L3_VALID, CSUM_L4_CALC,
+    CSUM_L4_VALID, CSUM_TSO, IPI_TX_INTR, IPI_TX_IPV4, IPI_TX_IPV6, M_HASHTYPE_NONE,
+    M_HASHTYPE_OPAQUE, M_HASHTYPE_RSS_IPV4, M_HASHTYPE_RSS_IPV6, M_HASHTYPE_RSS_TCP_IPV4,
+    M_HASHTYPE_RSS_TCP_IPV6, M_HASHTYPE_RSS_UDP_IPV4, M_HASHTYPE_RSS_UDP_IPV6,
+};
+
 /// FreeBSD iavf_lib.h `CSUM_OFFLOAD` = `CSUM_OFFLOAD_IPV4 | CSUM_OFFLOAD_IPV6 | CSUM_TSO`:
 /// every transmit offload the VF advertises.
 pub const CSUM_OFFLOAD: u32 = CSUM_IP
@@ -46,41 +36,10 @@ pub const IAVF_CSUM_SCTP: u32 = CSUM_IP_SCTP | CSUM_IP6_SCTP;
 /// FreeBSD iavf_iflib.h `IAVF_CSUM_IPV4`: flags that ask for the IPv4 header checksum.
 pub const IAVF_CSUM_IPV4: u32 = CSUM_IP | CSUM_IP_TSO;
 
-/// sys/sys/mbuf.h `CSUM_L3_CALC 0x01000000`.
-pub const CSUM_L3_CALC: u32 = 0x0100_0000;
-/// sys/sys/mbuf.h `CSUM_L3_VALID 0x02000000`.
-pub const CSUM_L3_VALID: u32 = 0x0200_0000;
-/// sys/sys/mbuf.h `CSUM_L4_CALC 0x04000000`.
-pub const CSUM_L4_CALC: u32 = 0x0400_0000;
-/// sys/sys/mbuf.h `CSUM_L4_VALID 0x08000000`.
-pub const CSUM_L4_VALID: u32 = 0x0800_0000;
-
-/// sys/sys/mbuf.h `M_VLANTAG 0x00000080` (`ipi_mflags`, `iri_flags`).
-pub const M_VLANTAG: u8 = 0x80;
-
-/// sys/sys/mbuf.h `M_HASHTYPE_NONE 0`.
-pub const M_HASHTYPE_NONE: u8 = 0;
-/// sys/sys/mbuf.h `M_HASHTYPE_RSS_IPV4 = M_HASHTYPE_HASH(1)` (0x80 | 1).
-pub const M_HASHTYPE_RSS_IPV4: u8 = 0x81;
-/// sys/sys/mbuf.h `M_HASHTYPE_RSS_TCP_IPV4 = M_HASHTYPE_HASH(2)`.
-pub const M_HASHTYPE_RSS_TCP_IPV4: u8 = 0x82;
-/// sys/sys/mbuf.h `M_HASHTYPE_RSS_IPV6 = M_HASHTYPE_HASH(3)`.
-pub const M_HASHTYPE_RSS_IPV6: u8 = 0x83;
-/// sys/sys/mbuf.h `M_HASHTYPE_RSS_TCP_IPV6 = M_HASHTYPE_HASH(4)`.
-pub const M_HASHTYPE_RSS_TCP_IPV6: u8 = 0x84;
-/// sys/sys/mbuf.h `M_HASHTYPE_RSS_UDP_IPV4 = M_HASHTYPE_HASH(7)`.
-pub const M_HASHTYPE_RSS_UDP_IPV4: u8 = 0x87;
-/// sys/sys/mbuf.h `M_HASHTYPE_RSS_UDP_IPV6 = M_HASHTYPE_HASH(9)`.
-pub const M_HASHTYPE_RSS_UDP_IPV6: u8 = 0x89;
-/// sys/sys/mbuf.h `M_HASHTYPE_OPAQUE 63`: "ordering, not affinity".
-pub const M_HASHTYPE_OPAQUE: u8 = 63;
-
-/// sys/net/iflib.h `IPI_TX_INTR 0x1`: ask for a completion report for this packet.
-pub const IPI_TX_INTR: u16 = 0x1;
-/// sys/net/iflib.h `IPI_TX_IPV4 0x2`.
-pub const IPI_TX_IPV4: u16 = 0x2;
-/// sys/net/iflib.h `IPI_TX_IPV6 0x4`.
-pub const IPI_TX_IPV6: u16 = 0x4;
+/// sys/sys/mbuf.h `M_VLANTAG 0x00000080`, as the byte iflib carries it in
+/// `ipi_mflags` and `iri_flags`.
+pub const M_VLANTAG: u8 = ravf_sys::M_VLANTAG as u8;
+const _: () = assert!(ravf_sys::M_VLANTAG <= 0xFF);
 
 /// sys/net/ethernet.h `ETHERTYPE_IP 0x0800`.
 pub const ETHERTYPE_IP: u16 = 0x0800;

@@ -31,8 +31,9 @@
 //! written once both TAPs exist with the VFs' MAC addresses and the links are up;
 //! `--stats FILE` gets `key=value` lines at exit (SIGTERM/SIGINT or --max-seconds).
 //! SIGUSR1 makes the emulated PF reset VF0 under whatever traffic is running. iflib's
-//! link state is mirrored to each TAP's carrier, and the VLAN devices Linux puts on
-//! a TAP to the driver's VLAN filters (vlan_register/vlan_unregister).
+//! link state is mirrored to each TAP's carrier, the multicast groups Linux joins on
+//! a TAP to the driver's multicast filters (IFDI_MULTI_SET), and the VLAN devices
+//! Linux puts on a TAP to its VLAN filters (vlan_register/vlan_unregister).
 //! `--wire` bypasses ravf and the emulator (frames go TAP to TAP unchanged): a
 //! plumbing check only, and it says so.
 
@@ -463,6 +464,30 @@ fn parse_vlan_config(text: &str, parent: &str) -> Vec<u16> {
     v
 }
 
+/// /proc/net/dev_mcast (net/core/dev_addr_lists.c): `ifindex name users gusers
+/// address-in-hex` per entry. The addresses of interface `name`, sorted.
+fn parse_dev_mcast(text: &str, name: &str) -> Vec<[u8; 6]> {
+    let mut v: Vec<[u8; 6]> = text
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            match f[..] {
+                [_, n, _, _, hex] if n == name && hex.len() == 12 => {
+                    let mut m = [0u8; 6];
+                    for (i, b) in m.iter_mut().enumerate() {
+                        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+                    }
+                    Some(m)
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 impl Tap {
     /// Create TAP `name` inside network namespace `ns` (/run/netns/NS) with the
     /// virtio-net header and the offloads, and give it `mac`.
@@ -480,16 +505,22 @@ impl Tap {
         })
     }
 
-    /// The VLAN IDs of the VLAN devices on this TAP (`ip link add link TAP type vlan
-    /// id N` in its namespace), from /proc/net/vlan/config as that namespace sees it.
-    fn vlans(&self) -> io::Result<Vec<u16>> {
-        let text = in_ns(&self.ns_file, &self.home, &self.ns, || {
-            std::fs::read_to_string("/proc/thread-self/net/vlan/config")
+    /// What the stack in the TAP's namespace has configured on it: the VLAN IDs of
+    /// its VLAN devices (`ip link add link TAP type vlan id N`, from
+    /// /proc/net/vlan/config) and its link-level multicast list (the groups IPv4 and
+    /// IPv6 joined, from /proc/net/dev_mcast), both as that namespace sees them.
+    fn stack_state(&self) -> io::Result<(Vec<u16>, Vec<[u8; 6]>)> {
+        let (vlan, mcast) = in_ns(&self.ns_file, &self.home, &self.ns, || {
+            (
+                std::fs::read_to_string("/proc/thread-self/net/vlan/config"),
+                std::fs::read_to_string("/proc/thread-self/net/dev_mcast"),
+            )
         })?;
-        // No 8021q module or no VLAN devices in this namespace: none.
-        Ok(text
+        // No 8021q support or no VLAN devices in this namespace: none.
+        let vlans = vlan
             .map(|t| parse_vlan_config(&t, &self.name))
-            .unwrap_or_default())
+            .unwrap_or_default();
+        Ok((vlans, parse_dev_mcast(&mcast?, &self.name)))
     }
 
     fn create_here(name: &str, mac: [u8; 6]) -> io::Result<(OwnedFd, OwnedFd)> {
@@ -750,6 +781,8 @@ struct Side {
     mtu: u32,
     /// VLAN IDs registered with the driver (the TAP's VLAN devices).
     vlans: Vec<u16>,
+    /// The multicast list last given to the driver (the TAP's dev_mcast).
+    mcast: Vec<[u8; 6]>,
     tx: TxCounts,
     rx: RxCounts,
     tx_sent: u64,
@@ -931,6 +964,7 @@ fn main() -> ExitCode {
             next_q: 0,
             mtu,
             vlans: Vec::new(),
+            mcast: Vec::new(),
             tx: TxCounts::default(),
             rx: RxCounts::default(),
             tx_sent: 0,
@@ -1077,27 +1111,41 @@ fn pump(m: &mut Machine, sides: &mut [Side], args: &Args, viol: &mut Violations)
         if last_mtu_check.elapsed() >= Duration::from_millis(200) {
             last_mtu_check = Instant::now();
             for s in sides.iter_mut() {
-                match s.tap.vlans() {
-                    Ok(v) if v != s.vlans => {
-                        for &tag in v.iter().filter(|t| !s.vlans.contains(t)) {
-                            m.vlan_register(s.vf, tag);
-                            println!(
-                                "ravf-netns: {}.{tag} created: ravf vlan_register({tag})",
-                                s.tap.name
-                            );
-                        }
-                        for &tag in s.vlans.iter().filter(|t| !v.contains(t)) {
-                            m.vlan_unregister(s.vf, tag);
-                            println!(
-                                "ravf-netns: {}.{tag} removed: ravf vlan_unregister({tag})",
-                                s.tap.name
-                            );
-                        }
-                        s.vlans = v;
+                let (vlans, mc) = match s.tap.stack_state() {
+                    Ok(x) => x,
+                    Err(e) => {
+                        eprintln!("ravf-netns: the stack state of {}: {e}", s.tap.name);
+                        (s.vlans.clone(), s.mcast.clone())
                     }
-                    Ok(_) => {}
-                    Err(e) => eprintln!("ravf-netns: VLANs of {}: {e}", s.tap.name),
+                };
+                // SIOCADDMULTI/SIOCDELMULTI: the groups Linux joined become ravf's
+                // multicast filters (IFDI_MULTI_SET), so IPv6 neighbour discovery
+                // reaches the other side through the VF's filters.
+                if mc != s.mcast {
+                    m.set_multicast(s.vf, &mc);
+                    let l: Vec<String> = mc.iter().map(|a| fmt_mac(*a)).collect();
+                    println!(
+                        "ravf-netns: {} multicast list -> ravf: [{}]",
+                        s.tap.name,
+                        l.join(" ")
+                    );
+                    s.mcast = mc;
                 }
+                for &tag in vlans.iter().filter(|t| !s.vlans.contains(t)) {
+                    m.vlan_register(s.vf, tag);
+                    println!(
+                        "ravf-netns: {}.{tag} created: ravf vlan_register({tag})",
+                        s.tap.name
+                    );
+                }
+                for &tag in s.vlans.iter().filter(|t| !vlans.contains(t)) {
+                    m.vlan_unregister(s.vf, tag);
+                    println!(
+                        "ravf-netns: {}.{tag} removed: ravf vlan_unregister({tag})",
+                        s.tap.name
+                    );
+                }
+                s.vlans = vlans;
                 if let Some(mtu) = s.tap.mtu() {
                     if mtu != s.mtu {
                         let err = m.set_mtu(s.vf, mtu);
@@ -1668,6 +1716,25 @@ mod tests {
         assert_eq!(parse_vlan_config(text, "ravf0"), vec![7, 100]);
         assert_eq!(parse_vlan_config(text, "ravf1"), Vec::<u16>::new());
         assert_eq!(parse_vlan_config("", "ravf0"), Vec::<u16>::new());
+    }
+
+    #[test]
+    fn dev_mcast_lists_the_groups_of_one_interface() {
+        // The format of net/core/dev_addr_lists.c (dev_mc_seq_show).
+        let text = "2    ravf0           1     0     333300000001\n\
+                    2    ravf0           1     0     01005e000001\n\
+                    2    ravf0           1     0     3333ff000001\n\
+                    3    other           1     0     333300000001\n\
+                    2    ravf0           1     0     zz\n";
+        assert_eq!(
+            parse_dev_mcast(text, "ravf0"),
+            vec![
+                [0x01, 0x00, 0x5e, 0, 0, 1],
+                [0x33, 0x33, 0, 0, 0, 1],
+                [0x33, 0x33, 0xff, 0, 0, 1]
+            ]
+        );
+        assert!(parse_dev_mcast(text, "ravf1").is_empty());
     }
 
     #[test]
