@@ -928,8 +928,36 @@ impl<O: Os> Vf<O> {
         if self.cfg.reset_on_attach {
             self.reset_vf_sync()?;
         }
-        // GET_VF_RESOURCES, resent once on timeout (FreeBSD iavf_vf_config).
-        self.sync_retry(Cmd::GetVfResources)
+        // GET_VF_RESOURCES, asked again once on timeout (FreeBSD iavf_vf_config). The PF
+        // answers it once per VF reset (hw-contract 5.1: only in state INIT; PF-OOT gates
+        // on RESOURCES_LOADED), and a lost reply may mean the PF already moved to
+        // ACTIVE; so the second request follows a fresh RESET_VF instead of being
+        // refused or ignored.
+        let budget = self.sync_budget();
+        let t = self.enqueue(&[(Cmd::GetVfResources, true)])?;
+        match wait(self, t, budget) {
+            Err(Error::Timeout { .. }) | Err(Error::WaitExpired) => {
+                self.log(
+                    Level::Warn,
+                    format_args!(
+                        "ravf: no answer to GET_VF_RESOURCES; resetting the VF and asking again"
+                    ),
+                );
+                self.fail_all(Error::Reset);
+                self.reset_vf_sync()?;
+                let t = self.enqueue(&[(Cmd::GetVfResources, true)])?;
+                wait(self, t, budget)
+            }
+            r => r,
+        }
+    }
+
+    /// The budget of one synchronous attach-time request: the reply timeout plus two
+    /// poll intervals.
+    fn sync_budget(&self) -> u32 {
+        self.cfg
+            .reply_timeout_us
+            .saturating_add(self.cfg.poll_interval_us.saturating_mul(2))
     }
 
     /// Stop using the device: DISABLE_QUEUES if enabled, RESET_VF, AQ shutdown.
@@ -2304,10 +2332,7 @@ impl<O: Os> Vf<O> {
     // -------------------------------------------------------------------
 
     fn sync_retry(&mut self, cmd: Cmd) -> Result<(), Error> {
-        let budget = self
-            .cfg
-            .reply_timeout_us
-            .saturating_add(self.cfg.poll_interval_us.saturating_mul(2));
+        let budget = self.sync_budget();
         for attempt in 0..2 {
             let t = self.enqueue(&[(cmd, true)])?;
             match wait(self, t, budget) {

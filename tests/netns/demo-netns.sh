@@ -405,9 +405,11 @@ RESETS=$(stat_of resets)
 LINK_UP=$(stat_of link_up_at_exit)
 VLAN_INS=$(stat_of vlan_inserted)
 TX_GSO=$(stat_of tx_gso)
+TX_DROPPED=$(stat_of tx_dropped)
 [ -n "$VIOL" ] || fail "ravf-netns wrote no statistics"
 [ "${VIOL:-1}" = 0 ] || fail "${VIOL:-?} violations"
 [ "${TX_GSO:-0}" -gt 0 ] || fail "Linux handed over no GSO frames (TUNSETOFFLOAD not in effect?)"
+[ "${TX_DROPPED:-0}" = 0 ] || fail "$TX_DROPPED frames from Linux could not be translated (ravf-netns --verbose says why)"
 [ "${TSO_CTX:-0}" -gt 0 ] || fail "no TSO context descriptors reached the emulator"
 [ "${CSUM_REQ:-0}" -gt 0 ] || fail "no checksum offload requests reached the emulator"
 [ "${RX_VALID:-0}" -gt 0 ] || fail "no received frame was marked DATA_VALID from ravf's checksum status"

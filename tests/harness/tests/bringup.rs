@@ -247,13 +247,10 @@ fn each_dropped_init_reply_is_survived() {
     }
 }
 
-/// A dropped GET_VF_RESOURCES reply: the driver times out and asks again. The
-/// emulator counts a second GET_VF_RESOURCES without a VF reset in between as a
-/// VirtchnlState violation (hw-contract 5.1 gates); FreeBSD iavf retries it once
-/// the same way. Driver (reset before retrying) or emulator (accept the repeat)
-/// has to give; until then this stays ignored.
+/// A dropped GET_VF_RESOURCES reply at attach: the PF answers it once per VF reset
+/// (the emulator records a repeat without a reset as a VirtchnlState violation, hw-contract
+/// 5.1), so the driver resets the VF (RESET_VF) before asking again.
 #[test]
-#[ignore = "driver/emulator disagreement: GET_VF_RESOURCES retried without RESET_VF (see the doc comment)"]
 fn dropped_get_vf_resources_reply_is_survived() {
     let mut m = machine(GUIDE);
     emu::sim(&m)

@@ -176,7 +176,7 @@ fn put16(b: &mut [u8], o: usize, v: u16) {
 }
 
 /// Translate a virtio-net header into what FreeBSD's stack would have put in the
-/// mbuf for this frame. `frame` may be completed in place (software checksum).
+/// mbuf for this frame, or the frames to send after completing it in software.
 fn plan_tx(h: &VnetHdr, frame: &[u8], c: &mut TxCounts) -> TxPlan {
     c.frames += 1;
     let gso = h.gso_type & !VNET_GSO_ECN;
