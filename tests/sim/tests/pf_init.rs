@@ -408,3 +408,39 @@ fn no_dma_without_bus_mastering() {
     d.sim.flr(0);
     assert_eq!(d.sim.cfg_read(0, 0x04, 2) & 0x4, 0);
 }
+
+/// A driver that has not noticed a PF-initiated reset yet (Linux iavf until its
+/// watchdog runs) keeps ringing the ATQ and the old TX ring. The hardware ignores
+/// the ATQ doorbell, and the new queue context after the reset starts empty: neither
+/// may be charged to the driver, and the stale TX tail must not make the engine fetch
+/// the new, zeroed ring (which would be an MDD event).
+#[test]
+fn writes_before_the_driver_notices_a_reset_are_not_violations() {
+    let mut d = Drv::new(two_vfs(), 0);
+    d.bring_up(CAPS_FBSD);
+    let _ = queues_up(&mut d);
+    d.drain();
+    d.sim.pf_reset_vf(0);
+    d.wait_pf_reset();
+    // Still unaware: a doorbell on the (now disabled) ATQ, and a TX tail write.
+    d.wr(ATQT, 1);
+    d.wr(0x0000, 5); // QTX_TAIL1(0)
+    assert!(
+        d.sim.violations().is_empty(),
+        "pre-notice writes: {:#?}",
+        d.sim.violations()
+    );
+    // The driver notices, re-initialises and brings the queues up on fresh rings.
+    d.init_aq();
+    let r = d.call(OP_GET_VF_RESOURCES, &CAPS_FBSD.to_le_bytes());
+    assert_eq!(r.retval, 0);
+    d.drain();
+    let _ = queues_up(&mut d);
+    assert_eq!(d.sim.counters(0).mdd, 0, "{:#?}", d.sim.events());
+    assert!(d.sim.violations().is_empty(), "{:#?}", d.sim.violations());
+    // Once the driver has re-enabled its ATQ, a doorbell on a disabled ring is the
+    // driver's fault again.
+    d.wr(ATQLEN, 0);
+    d.wr(ATQT, 3);
+    assert_eq!(d.sim.violations().len(), 1, "{:#?}", d.sim.violations());
+}
