@@ -119,7 +119,8 @@ pub struct VfCounters {
     pub tx_descs: u64,
     pub tso_ctx: u64,
     pub tso_segments: u64,
-    /// Non-TSO packets that asked for an IP or L4 checksum.
+    /// Checksum insertions asked for by non-TSO packets: one per IPv4 header checksum
+    /// (IIPT = 3) and one per L4 checksum (L4T), so a TCP/IPv4 packet counts twice.
     pub csum_req: u64,
     pub tx_completions: u64,
     pub vlan_inserted: u64,
