@@ -339,3 +339,33 @@ fn rss_spreads_flows_across_queues() {
     assert!(hashes.len() > 32, "distinct flow hashes: {}", hashes.len());
     assert_clean(&m);
 }
+
+#[test]
+fn rx_overrun_drops_and_the_ring_recovers() {
+    let mut m = machine(GUIDE);
+    up_all(&mut m);
+    let (mut a, mut b) = hosts(&m);
+    // iflib posts min(128, nrxd - 1) buffers at init and tops the ring up only as it
+    // processes RX: a burst of 600 frames before VF1 gets to run overruns it.
+    let fr = pkt::ether(b.mac, a.mac, None, 0x88b5, &[3u8; 46]);
+    let burst: Vec<(&[u8], Offload)> = (0..600).map(|_| (&fr[..], Offload::NONE)).collect();
+    assert_eq!(m.send_batch(0, 0, &burst, &SegLayout::Contiguous), Ok(600));
+    settle(&mut m, &mut [&mut a, &mut b]);
+    let dropped = emu::sim(&m).counters(1).rx_no_desc;
+    assert!(
+        dropped > 0,
+        "the burst should overrun the 128 posted buffers"
+    );
+    assert_eq!(
+        b.frames + dropped,
+        600,
+        "every frame delivered or counted as dropped"
+    );
+    // The ring is topped up to nrxd - 1 now: the same burst fits.
+    let b0 = b.frames;
+    assert_eq!(m.send_batch(0, 0, &burst, &SegLayout::Contiguous), Ok(600));
+    settle(&mut m, &mut [&mut a, &mut b]);
+    assert_eq!(b.frames - b0, 600, "{}", dump(&m));
+    assert!(ping(&mut m, &mut a, &mut b, 1));
+    assert_clean(&m);
+}
