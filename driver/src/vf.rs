@@ -908,7 +908,7 @@ impl<O: Os> Vf<O> {
         vf.log(
             Level::Info,
             format_args!(
-                "ravf: virtchnl {}.{}, {} queue pairs, {} vectors, caps {:#010x}, vsi {}, max frame {}",
+                "virtchnl {}.{}, {} queue pairs, {} vectors, caps {:#010x}, vsi {}, max frame {}",
                 r.version.0,
                 r.version.1,
                 r.num_queue_pairs,
@@ -940,7 +940,7 @@ impl<O: Os> Vf<O> {
                 self.log(
                     Level::Warn,
                     format_args!(
-                        "ravf: no answer to GET_VF_RESOURCES; resetting the VF and asking again"
+                        "no answer to GET_VF_RESOURCES; resetting the VF and asking again"
                     ),
                 );
                 self.fail_all(Error::Reset);
@@ -1429,7 +1429,7 @@ impl<O: Os> Vf<O> {
         let bar = self.os.bar();
         bar.wr32(regs::VFGEN_RSTAT, regs::VFR_INPROGRESS);
         if let Err(e) = self.aq.send(bar, VcOp::RESET_VF.0, &[]) {
-            self.log(Level::Warn, format_args!("ravf: RESET_VF not sent: {e:?}"));
+            self.log(Level::Warn, format_args!("RESET_VF not sent: {e:?}"));
         }
         self.counters.reset_requests += 1;
         self.detect_reset(ResetCause::Requested);
@@ -1501,7 +1501,7 @@ impl<O: Os> Vf<O> {
                 self.counters.aq_errors += 1;
                 self.log(
                     Level::Warn,
-                    format_args!("ravf: admin queue error bits {:#x} (cleared)", h.errors),
+                    format_args!("admin queue error bits {:#x} (cleared)", h.errors),
                 );
             }
             if h.in_reset {
@@ -1535,7 +1535,7 @@ impl<O: Os> Vf<O> {
                     }
                     Err(e) => {
                         self.counters.aq_errors += 1;
-                        self.log(Level::Warn, format_args!("ravf: ARQ: {e:?}"));
+                        self.log(Level::Warn, format_args!("ARQ: {e:?}"));
                         drained = true;
                         break;
                     }
@@ -1561,7 +1561,7 @@ impl<O: Os> Vf<O> {
             self.counters.bad_msgs += 1;
             self.log(
                 Level::Warn,
-                format_args!("ravf: ARQ descriptor with ERR flag (op {})", m.v_opcode),
+                format_args!("ARQ descriptor with ERR flag (op {})", m.v_opcode),
             );
             return;
         }
@@ -1572,7 +1572,7 @@ impl<O: Os> Vf<O> {
             self.log(
                 Level::Warn,
                 format_args!(
-                    "ravf: ARQ message with datalen beyond the buffer (op {})",
+                    "ARQ message with datalen beyond the buffer (op {})",
                     m.v_opcode
                 ),
             );
@@ -1587,7 +1587,7 @@ impl<O: Os> Vf<O> {
             self.counters.unexpected_replies += 1;
             self.log(
                 Level::Debug,
-                format_args!("ravf: unexpected reply {op} (nothing outstanding)"),
+                format_args!("unexpected reply {op} (nothing outstanding)"),
             );
             return;
         };
@@ -1595,15 +1595,20 @@ impl<O: Os> Vf<O> {
             self.counters.unexpected_replies += 1;
             self.log(
                 Level::Debug,
-                format_args!(
-                    "ravf: reply {op} while waiting for {} (ignored)",
-                    o.q.cmd.op()
-                ),
+                format_args!("reply {op} while waiting for {} (ignored)", o.q.cmd.op()),
             );
             return;
         }
         self.outstanding = None;
         self.counters.replies += 1;
+        self.log(
+            Level::Debug,
+            format_args!(
+                "virtchnl <- {op} status {} ({} bytes)",
+                m.v_retval,
+                payload.len()
+            ),
+        );
         let res = if m.v_retval != 0 {
             Err(Error::Refused {
                 op,
@@ -1621,10 +1626,17 @@ impl<O: Os> Vf<O> {
         match vc::parse_event(payload, adv) {
             Err(e) => {
                 self.counters.bad_msgs += 1;
-                self.log(Level::Warn, format_args!("ravf: malformed PF event: {e:?}"));
+                self.log(Level::Warn, format_args!("malformed PF event: {e:?}"));
             }
             Ok(Event::LinkChange { up, speed_mbps }) => {
                 self.counters.link_events += 1;
+                self.log(
+                    Level::Debug,
+                    format_args!(
+                        "virtchnl <- EVENT link {} {speed_mbps} Mb/s",
+                        if up { "up" } else { "down" }
+                    ),
+                );
                 if matches!(
                     self.life,
                     Life::Recovering(_) | Life::Failed(_) | Life::Detached
@@ -1640,6 +1652,10 @@ impl<O: Os> Vf<O> {
             }
             Ok(Event::ResetImpending { .. }) => {
                 self.counters.reset_impending += 1;
+                self.log(
+                    Level::Debug,
+                    format_args!("virtchnl <- EVENT reset impending"),
+                );
                 self.detect_reset(ResetCause::Impending);
             }
             Ok(Event::PfDriverClose) => {
@@ -1648,7 +1664,7 @@ impl<O: Os> Vf<O> {
             }
             Ok(Event::Unknown(code)) => {
                 self.counters.unknown_events += 1;
-                self.log(Level::Debug, format_args!("ravf: unknown PF event {code}"));
+                self.log(Level::Debug, format_args!("unknown PF event {code}"));
             }
         }
     }
@@ -1743,7 +1759,7 @@ impl<O: Os> Vf<O> {
                     self.log(
                         Level::Info,
                         format_args!(
-                            "ravf: PF acknowledged promiscuous flags {f:#x}; if this VF is not \
+                            "PF acknowledged promiscuous flags {f:#x}; if this VF is not \
                              trusted on the host the PF may not apply them (undetectable)"
                         ),
                     );
@@ -1831,20 +1847,20 @@ impl<O: Os> Vf<O> {
                     self.log(
                         Level::Warn,
                         format_args!(
-                            "ravf: PF refused {op}: status {status} ({})",
+                            "PF refused {op}: status {status} ({})",
                             vc::status::name(status)
                         ),
                     );
                 }
                 Error::Timeout { op } => {
                     self.counters.timeouts += 1;
-                    self.log(Level::Warn, format_args!("ravf: PF did not answer {op}"));
+                    self.log(Level::Warn, format_args!("PF did not answer {op}"));
                 }
                 Error::BadReply { op, why } => {
                     self.counters.bad_msgs += 1;
                     self.log(
                         Level::Warn,
-                        format_args!("ravf: malformed reply to {op}: {why:?}"),
+                        format_args!("malformed reply to {op}: {why:?}"),
                     );
                 }
                 _ => {}
@@ -1932,6 +1948,7 @@ impl<O: Os> Vf<O> {
                     match self.aq.send(self.os.bar(), op.0, payload) {
                         Ok(()) => {
                             self.counters.requests_sent += 1;
+                            self.log(Level::Debug, format_args!("virtchnl -> {op} ({len} bytes)"));
                             let deadline = self
                                 .os
                                 .now_us()
@@ -2339,7 +2356,7 @@ impl<O: Os> Vf<O> {
                 Err(Error::Timeout { .. }) | Err(Error::WaitExpired) if attempt == 0 => {
                     self.log(
                         Level::Warn,
-                        format_args!("ravf: no answer to {}, resending", cmd.op()),
+                        format_args!("no answer to {}, resending", cmd.op()),
                     );
                     self.fail_all(Error::Reset);
                 }
@@ -2369,6 +2386,10 @@ impl<O: Os> Vf<O> {
         let bar = self.os.bar();
         bar.wr32(regs::VFGEN_RSTAT, regs::VFR_INPROGRESS);
         self.aq.send(bar, VcOp::RESET_VF.0, &[])?;
+        self.log(
+            Level::Debug,
+            format_args!("virtchnl -> RESET_VF (no reply; waiting for the reset)"),
+        );
         let step = self.cfg.poll_interval_us.max(1);
         let mut seen = false;
         for _ in 0..self.cfg.reset_drop_wait_us / step + 1 {
@@ -2382,7 +2403,7 @@ impl<O: Os> Vf<O> {
         if !seen {
             self.log(
                 Level::Warn,
-                format_args!("ravf: never saw the VF reset start; continuing"),
+                format_args!("never saw the VF reset start; continuing"),
             );
         }
         wait_rstat_ready(&self.os, self.cfg.reset_wait_us, step)?;
@@ -2405,7 +2426,7 @@ impl<O: Os> Vf<O> {
                 self.counters.resets_detected += 1;
                 self.log(
                     Level::Warn,
-                    format_args!("ravf: VF reset detected ({cause:?}); recovering"),
+                    format_args!("VF reset detected ({cause:?}); recovering"),
                 );
                 self.fail_all(Error::Reset);
                 self.queues_enabled = false;
@@ -2493,7 +2514,7 @@ impl<O: Os> Vf<O> {
                     self.counters.recovery_failures += 1;
                     self.log(
                         Level::Error,
-                        format_args!("ravf: recovery failed: {e}; staying down"),
+                        format_args!("recovery failed: {e}; staying down"),
                     );
                     self.life = Life::Failed(e);
                     self.report.recovery_failed = Some(e);
@@ -2501,7 +2522,7 @@ impl<O: Os> Vf<O> {
                 Poll::Done(Err(e)) => {
                     self.log(
                         Level::Warn,
-                        format_args!("ravf: recovery handshake failed: {e}; retrying"),
+                        format_args!("recovery handshake failed: {e}; retrying"),
                     );
                     if rec.attempt >= 1 && self.aq.is_up() {
                         // A PF answers GET_VF_RESOURCES once per reset (i40e gates it on
@@ -2523,10 +2544,7 @@ impl<O: Os> Vf<O> {
                     self.life = Life::Running;
                     self.counters.recoveries += 1;
                     self.report.reinit_needed = true;
-                    self.log(
-                        Level::Info,
-                        format_args!("ravf: VF reset recovery complete"),
-                    );
+                    self.log(Level::Info, format_args!("VF reset recovery complete"));
                 }
             },
         }
@@ -2536,7 +2554,7 @@ impl<O: Os> Vf<O> {
     fn resend_reset_vf(&mut self) {
         self.log(
             Level::Warn,
-            format_args!("ravf: VF reset requested but never started; sending RESET_VF again"),
+            format_args!("VF reset requested but never started; sending RESET_VF again"),
         );
         let bar = self.os.bar();
         self.aq.shutdown(bar);
@@ -2582,7 +2600,7 @@ impl<O: Os> Vf<O> {
         }
         self.aq.shutdown(bar);
         if let Err(e) = self.aq.init(self.os.bar()) {
-            self.log(Level::Warn, format_args!("ravf: AQ re-init failed: {e:?}"));
+            self.log(Level::Warn, format_args!("AQ re-init failed: {e:?}"));
             self.backoff(rec);
             return;
         }

@@ -176,7 +176,7 @@ pub unsafe extern "C" fn ravf_if_attach_pre(ctx: if_ctx_t) -> c_int {
     // SAFETY: live device; `bar_size` is a valid out-pointer.
     let bar = unsafe { kpi::ravf_kpi_bar0_map(dev, &mut bar_size) };
     if bar.is_null() {
-        log_dev(dev, Level::Error, format_args!("ravf: cannot map BAR0"));
+        log_dev(dev, Level::Error, format_args!("cannot map BAR0"));
         return ENXIO;
     }
     // SAFETY: live device. The admin queue is DMA: bus mastering must be on (iavf
@@ -227,7 +227,7 @@ pub unsafe extern "C" fn ravf_if_attach_pre(ctx: if_ctx_t) -> c_int {
     let vf = match attach_vf(os) {
         Ok(vf) => vf,
         Err(e) => {
-            log_dev(dev, Level::Error, format_args!("ravf: attach failed: {e}"));
+            log_dev(dev, Level::Error, format_args!("attach failed: {e}"));
             // SAFETY: tq is live and freed once; nothing else references it yet.
             unsafe { kpi::ravf_kpi_admin_task_free(tq) };
             drop(st);
@@ -455,7 +455,7 @@ pub unsafe extern "C" fn ravf_if_init(ctx: if_ctx_t) {
         log_dev(
             st.dev,
             Level::Error,
-            format_args!("ravf: init without queues"),
+            format_args!("init without queues"),
         );
         return;
     }
@@ -502,7 +502,7 @@ pub unsafe extern "C" fn ravf_if_init(ctx: if_ctx_t) {
                 log_dev(
                     st.dev,
                     Level::Error,
-                    format_args!("ravf: queue {i} not set up"),
+                    format_args!("queue {i} not set up"),
                 );
                 return;
             }
@@ -528,7 +528,7 @@ pub unsafe extern "C" fn ravf_if_init(ctx: if_ctx_t) {
                         log_dev(
                             st.dev,
                             Level::Warn,
-                            format_args!("ravf: MAC change refused: {e}"),
+                            format_args!("MAC change refused: {e}"),
                         );
                     }
                 }
@@ -539,7 +539,7 @@ pub unsafe extern "C" fn ravf_if_init(ctx: if_ctx_t) {
     let t = match ticket {
         Ok(t) => t,
         Err(e) => {
-            log_dev(st.dev, Level::Error, format_args!("ravf: init failed: {e}"));
+            log_dev(st.dev, Level::Error, format_args!("init failed: {e}"));
             return;
         }
     };
@@ -552,7 +552,7 @@ pub unsafe extern "C" fn ravf_if_init(ctx: if_ctx_t) {
             let link = ctl.vf.as_ref().map(|v| v.link()).unwrap_or_default();
             report_link(st, &mut ctl, link, false);
         }
-        Err(e) => log_dev(st.dev, Level::Error, format_args!("ravf: init failed: {e}")),
+        Err(e) => log_dev(st.dev, Level::Error, format_args!("init failed: {e}")),
     }
 }
 
@@ -574,7 +574,7 @@ pub unsafe extern "C" fn ravf_if_stop(ctx: if_ctx_t) {
     };
     if let Ok(t) = ticket {
         if let Err(e) = wait_ticket(st, t, INIT_WAIT_US) {
-            log_dev(st.dev, Level::Warn, format_args!("ravf: stop: {e}"));
+            log_dev(st.dev, Level::Warn, format_args!("stop: {e}"));
         }
     }
     let mut ctl = st.ctl.lock();
@@ -604,7 +604,7 @@ pub unsafe extern "C" fn ravf_if_msix_intr_assign(ctx: if_ctx_t, msix: c_int) ->
         log_dev(
             st.dev,
             Level::Error,
-            format_args!("ravf: {msix} MSI-X vectors for {nrx} RX queues"),
+            format_args!("{msix} MSI-X vectors for {nrx} RX queues"),
         );
         return EINVAL;
     }
@@ -629,7 +629,7 @@ pub unsafe extern "C" fn ravf_if_msix_intr_assign(ctx: if_ctx_t, msix: c_int) ->
         log_dev(
             st.dev,
             Level::Error,
-            format_args!("ravf: admin IRQ: error {rc}"),
+            format_args!("admin IRQ: error {rc}"),
         );
         return rc;
     }
@@ -662,7 +662,7 @@ pub unsafe extern "C" fn ravf_if_msix_intr_assign(ctx: if_ctx_t, msix: c_int) ->
             log_dev(
                 st.dev,
                 Level::Error,
-                format_args!("ravf: RX queue {i} IRQ: error {rc}"),
+                format_args!("RX queue {i} IRQ: error {rc}"),
             );
             free_irqs(ctx, irqs);
             return rc;
@@ -821,7 +821,7 @@ fn queues_alloc(
             log_dev(
                 st.dev,
                 Level::Error,
-                format_args!("ravf: bad ring {i} ({ndesc} descriptors)"),
+                format_args!("bad ring {i} ({ndesc} descriptors)"),
             );
             return EINVAL;
         }
@@ -960,7 +960,7 @@ pub unsafe extern "C" fn ravf_if_multi_set(ctx: if_ctx_t) {
             log_dev(
                 st.dev,
                 Level::Warn,
-                format_args!("ravf: multicast update: {e}"),
+                format_args!("multicast update: {e}"),
             );
         }
     }
@@ -1066,7 +1066,7 @@ pub unsafe extern "C" fn ravf_if_vlan_register(ctx: if_ctx_t, vtag: u16) {
     let mut ctl = st.ctl.lock();
     if let Some(vf) = ctl.vf.as_mut() {
         if let Err(e) = vf.vlan_register(vtag) {
-            log_dev(st.dev, Level::Warn, format_args!("ravf: VLAN {vtag}: {e}"));
+            log_dev(st.dev, Level::Warn, format_args!("VLAN {vtag}: {e}"));
         }
     }
 }
@@ -1081,7 +1081,7 @@ pub unsafe extern "C" fn ravf_if_vlan_unregister(ctx: if_ctx_t, vtag: u16) {
     let mut ctl = st.ctl.lock();
     if let Some(vf) = ctl.vf.as_mut() {
         if let Err(e) = vf.vlan_unregister(vtag) {
-            log_dev(st.dev, Level::Warn, format_args!("ravf: VLAN {vtag}: {e}"));
+            log_dev(st.dev, Level::Warn, format_args!("VLAN {vtag}: {e}"));
         }
     }
 }

@@ -125,14 +125,14 @@ pub fn handle_report(st: &RavfState, ctl: &mut CtlGuard<'_, Ctl>, rep: &AdminRep
         log_dev(
             st.dev,
             Level::Warn,
-            format_args!("ravf: VF reset detected, recovering"),
+            format_args!("VF reset detected, recovering"),
         );
     }
     if let Some(e) = rep.recovery_failed {
         log_dev(
             st.dev,
             Level::Error,
-            format_args!("ravf: reset recovery failed: {e}"),
+            format_args!("reset recovery failed: {e}"),
         );
     }
     // While the queues are not running iflib is told the link is down (as newest

@@ -326,6 +326,9 @@ fn run(m: &mut Machine, path: &str, d: &mut Demo) {
     }
 
     section("counters");
+    // The interface counters come from the PF (GET_STATS, sent by the driver's timer
+    // every 500 ms): let a second of virtual time pass so they include the traffic.
+    m.run_for(1_000_000_000);
     for vf in 0..2 {
         println!(
             "  VF{vf}: ipackets {} ibytes {} opackets {} obytes {} (driver get_counter)",
