@@ -19,7 +19,7 @@ use ravf::txrx::{RxRing, TxRing};
 use ravf::{AttachConfig, Poll, QueueSetup, RxRingSetup, Ticket, TxRingSetup, Vf};
 use ravf_sys::*;
 
-use crate::intr::{handle_report, ravf_msix_adminq, ravf_msix_que, report_link};
+use crate::intr::{ravf_msix_adminq, ravf_msix_que, report_link, shown_link};
 use crate::kpi;
 use crate::lock::CtlLock;
 use crate::osdep::{log_dev, KBar, KDma, KOs};
@@ -405,16 +405,20 @@ fn wait_ticket(st: &RavfState, t: Ticket, budget_us: u32) -> Result<(), ravf::Er
     let steps = budget_us / WAIT_STEP_US + 1;
     for i in 0..=steps {
         {
-            let mut ctl = st.ctl.lock();
-            let Some(vf) = ctl.vf.as_mut() else {
+            let ctl = st.ctl.lock();
+            let Some(vf) = ctl.vf.as_ref() else {
                 return Err(ravf::Error::Detached);
             };
-            let rep = vf.admin_task();
-            let p = vf.poll(t);
-            handle_report(st, &mut ctl, &rep);
-            if let Poll::Done(r) = p {
+            if let Poll::Done(r) = vf.poll(t) {
                 return r;
             }
+        }
+        // The mailbox itself runs only in ravf's admin taskqueue, never here under
+        // iflib's CTX lock; kick it each step (a no-op when already queued) so the
+        // wait does not depend on the admin interrupt alone.
+        if !st.admin_tq.is_null() {
+            // SAFETY: live taskqueue handle (freed only in detach, after this).
+            unsafe { kpi::ravf_kpi_admin_task_enqueue(st.admin_tq) };
         }
         if i < steps {
             // SAFETY: sleepable context (CTX sx held, control lock released).
@@ -452,11 +456,7 @@ pub unsafe extern "C" fn ravf_if_init(ctx: if_ctx_t) {
         .load(Ordering::Relaxed)
         .min(st.nrxq.load(Ordering::Relaxed));
     if nq == 0 {
-        log_dev(
-            st.dev,
-            Level::Error,
-            format_args!("init without queues"),
-        );
+        log_dev(st.dev, Level::Error, format_args!("init without queues"));
         return;
     }
     let rx_csum = s.isc_capenable & (IFCAP_RXCSUM | IFCAP_RXCSUM_IPV6) != 0;
@@ -499,11 +499,7 @@ pub unsafe extern "C" fn ravf_if_init(ctx: if_ctx_t) {
                 *rs = r;
             }
             _ => {
-                log_dev(
-                    st.dev,
-                    Level::Error,
-                    format_args!("queue {i} not set up"),
-                );
+                log_dev(st.dev, Level::Error, format_args!("queue {i} not set up"));
                 return;
             }
         }
@@ -525,11 +521,7 @@ pub unsafe extern "C" fn ravf_if_init(ctx: if_ctx_t) {
                 unsafe { ptr::copy_nonoverlapping(ll.cast::<u8>(), new.as_mut_ptr(), 6) };
                 if new != vf.mac() {
                     if let Err(e) = vf.set_mac(new) {
-                        log_dev(
-                            st.dev,
-                            Level::Warn,
-                            format_args!("MAC change refused: {e}"),
-                        );
+                        log_dev(st.dev, Level::Warn, format_args!("MAC change refused: {e}"));
                     }
                 }
             }
@@ -626,11 +618,7 @@ pub unsafe extern "C" fn ravf_if_msix_intr_assign(ctx: if_ctx_t, msix: c_int) ->
         )
     };
     if rc != 0 {
-        log_dev(
-            st.dev,
-            Level::Error,
-            format_args!("admin IRQ: error {rc}"),
-        );
+        log_dev(st.dev, Level::Error, format_args!("admin IRQ: error {rc}"));
         return rc;
     }
     irqs.admin_allocated = true;
@@ -802,7 +790,14 @@ fn queues_alloc(
         }
         // SAFETY: iflib allocated `ring_bytes` (isc_txqsizes/isc_rxqsizes) of
         // coherent memory at va/pa, freed only after ifdi_queues_free.
-        let dma = unsafe { KDma::borrowed(va.cast(), pa, ring_bytes as usize) };
+        let Some(dma) = (unsafe { KDma::borrowed(va.cast(), pa, ring_bytes as usize) }) else {
+            log_dev(
+                st.dev,
+                Level::Error,
+                format_args!("ring {i} memory not 8-byte aligned"),
+            );
+            return EINVAL;
+        };
         let ok = if tx {
             match TxRing::new(dma, ndesc, i, st.head_wb) {
                 Ok(r) => st.txq.get(usize::from(i)).is_some_and(|q| q.set(Some(r))),
@@ -920,8 +915,10 @@ pub unsafe extern "C" fn ravf_if_queues_free(ctx: if_ctx_t) {
     }
 }
 
-/// ifdi_update_admin_status (iflib's admin task, CTX lock held): run the mailbox
-/// engine once and report the link.
+/// ifdi_update_admin_status (iflib's admin task, CTX lock held): tell iflib the link.
+/// The mailbox is not run here (it runs in ravf's admin taskqueue, which calls
+/// `iflib_admin_intr_deferred` when the link changed), as FreeBSD iavf reports link
+/// changes from its update_admin_status.
 ///
 /// # Safety
 /// iflib context.
@@ -929,11 +926,11 @@ pub unsafe extern "C" fn ravf_if_queues_free(ctx: if_ctx_t) {
 pub unsafe extern "C" fn ravf_if_update_admin_status(ctx: if_ctx_t) {
     let st = state_or!(ctx);
     let mut ctl = st.ctl.lock();
-    let Some(vf) = ctl.vf.as_mut() else {
+    let Some(vf) = ctl.vf.as_ref() else {
         return;
     };
-    let rep = vf.admin_task();
-    handle_report(st, &mut ctl, &rep);
+    let link = shown_link(st, vf.link());
+    report_link(st, &mut ctl, link, false);
 }
 
 /// ifdi_multi_set: hand the interface's multicast list to the core (filters, or
@@ -957,11 +954,7 @@ pub unsafe extern "C" fn ravf_if_multi_set(ctx: if_ctx_t) {
     let mut ctl = st.ctl.lock();
     if let Some(vf) = ctl.vf.as_mut() {
         if let Err(e) = vf.set_multicast(list) {
-            log_dev(
-                st.dev,
-                Level::Warn,
-                format_args!("multicast update: {e}"),
-            );
+            log_dev(st.dev, Level::Warn, format_args!("multicast update: {e}"));
         }
     }
 }

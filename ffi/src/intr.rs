@@ -91,8 +91,7 @@ pub unsafe extern "C" fn ravf_admin_task(arg: *mut c_void) {
 }
 
 /// Copy the control plane's link and statistics into the lock-free snapshots, and
-/// act on an `AdminReport`. Called with the control lock held (from the admin task,
-/// ifdi_update_admin_status and the init/stop waits).
+/// act on an `AdminReport`. Called from ravf's admin task with the control lock held.
 pub fn handle_report(st: &RavfState, ctl: &mut CtlGuard<'_, Ctl>, rep: &AdminReport) {
     let Some(vf) = ctl.vf.as_ref() else {
         return;
@@ -135,15 +134,14 @@ pub fn handle_report(st: &RavfState, ctl: &mut CtlGuard<'_, Ctl>, rep: &AdminRep
             format_args!("reset recovery failed: {e}"),
         );
     }
-    // While the queues are not running iflib is told the link is down (as newest
-    // FreeBSD iavf does): iflib would otherwise transmit into disabled queues.
-    // ifdi_init reports the core's link once ENABLE_QUEUES completed.
-    let shown = if st.running.load(Ordering::Acquire) {
-        link
-    } else {
-        Link::default()
-    };
-    report_link(st, ctl, shown, false);
+    // iflib hears about the link from ifdi_update_admin_status, under its CTX lock, as
+    // FreeBSD iavf does: ask iflib's admin task to run when what it was last told is
+    // stale.
+    if ctl.reported != Some(normalize(shown_link(st, link))) {
+        // SAFETY: st.ctx is the live iflib context (until detach, which drains this
+        // task first).
+        unsafe { kpi::iflib_admin_intr_deferred(st.ctx) };
+    }
     if rep.reinit_needed {
         // Full stop/init by iflib's admin task (which then calls ifdi_init).
         // SAFETY: st.ctx is the live iflib context (until detach, which drains this
@@ -159,17 +157,34 @@ pub fn handle_report(st: &RavfState, ctl: &mut CtlGuard<'_, Ctl>, rep: &AdminRep
     }
 }
 
-/// Tell iflib the link state if it differs from what was last reported (or always,
-/// with `force`). Speed in bit/s, as iavf (`IF_Mbps`).
-pub fn report_link(st: &RavfState, ctl: &mut Ctl, link: Link, force: bool) {
-    let link = if link.up {
+/// The link iflib should see: down while the queues are not running (as newest
+/// FreeBSD iavf does), because iflib would otherwise transmit into disabled queues;
+/// ifdi_init reports the core's link once ENABLE_QUEUES completed.
+pub fn shown_link(st: &RavfState, link: Link) -> Link {
+    if st.running.load(Ordering::Acquire) {
+        link
+    } else {
+        Link::default()
+    }
+}
+
+/// A down link carries no speed.
+fn normalize(link: Link) -> Link {
+    if link.up {
         link
     } else {
         Link {
             up: false,
             speed_mbps: 0,
         }
-    };
+    }
+}
+
+/// Tell iflib the link state if it differs from what was last reported (or always,
+/// with `force`). Speed in bit/s, as iavf (`IF_Mbps`). CTX-locked contexts only
+/// (ifdi methods), where iflib expects `iflib_link_state_change`.
+pub fn report_link(st: &RavfState, ctl: &mut Ctl, link: Link, force: bool) {
+    let link = normalize(link);
     if !force && ctl.reported == Some(link) {
         return;
     }

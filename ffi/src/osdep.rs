@@ -65,6 +65,13 @@ impl Bar0 for KBar {
 }
 
 /// A window of DMA-coherent memory shared with the device.
+///
+/// Type invariant (checked by both constructors): `vaddr` is 8-byte aligned, so an
+/// offset that is a multiple of `N` (N = 2, 4, 8) yields an `N`-aligned pointer. The
+/// data path only uses such offsets (descriptor offsets are `index << 4` or
+/// `index << 5`, plus 8), so its accessors compile to one bounds compare and one
+/// `mov` once inlined: the alignment test folds away for offsets the compiler can see
+/// are aligned, and `off + N` cannot overflow for offsets built from a `u16` index.
 pub struct KDma {
     vaddr: *mut u8,
     paddr: u64,
@@ -73,19 +80,26 @@ pub struct KDma {
     owned: Option<iflib_dma_info>,
 }
 
+/// The base alignment [`KDma`] requires (its type invariant).
+const KDMA_ALIGN: usize = 8;
+
 impl KDma {
-    /// Borrow memory someone else owns (iflib's descriptor rings).
+    /// Borrow memory someone else owns (iflib's descriptor rings, which iflib aligns to
+    /// `isc_q_align`, 128 for ravf). `None` if `vaddr` is NULL or not 8-byte aligned.
     ///
     /// # Safety
     /// `vaddr` must be valid for reads and writes of `len` bytes, and stay so (and not
     /// be freed) for the life of the `KDma`; `paddr` must be its bus address.
-    pub unsafe fn borrowed(vaddr: *mut u8, paddr: u64, len: usize) -> Self {
-        Self {
+    pub unsafe fn borrowed(vaddr: *mut u8, paddr: u64, len: usize) -> Option<Self> {
+        if vaddr.is_null() || (vaddr as usize) % KDMA_ALIGN != 0 {
+            return None;
+        }
+        Some(Self {
             vaddr,
             paddr,
             len,
             owned: None,
-        }
+        })
     }
 
     /// Allocate `size` bytes aligned to `align` with `iflib_dma_alloc_align`.
@@ -95,7 +109,7 @@ impl KDma {
     /// context (attach).
     pub unsafe fn alloc(ctx: if_ctx_t, size: usize, align: usize) -> Option<Self> {
         let size_c = c_int::try_from(size).ok().filter(|&s| s > 0)?;
-        let align_c = c_int::try_from(align.max(1)).ok()?;
+        let align_c = c_int::try_from(align.max(KDMA_ALIGN)).ok()?;
         let mut info = iflib_dma_info::zeroed();
         // SAFETY: ctx is live (caller); `info` is a valid, writable iflib_dma_info.
         let rc =
@@ -103,8 +117,15 @@ impl KDma {
         if rc != 0 || info.idi_vaddr.is_null() {
             return None;
         }
+        let vaddr = info.idi_vaddr.cast::<u8>();
+        if (vaddr as usize) % KDMA_ALIGN != 0 {
+            // Not what we asked for: give it back rather than break the invariant.
+            // SAFETY: filled by the successful iflib_dma_alloc_align above, freed once.
+            unsafe { kpi::iflib_dma_free(&mut info) };
+            return None;
+        }
         Some(Self {
-            vaddr: info.idi_vaddr.cast(),
+            vaddr,
             paddr: info.idi_paddr,
             len: size,
             owned: Some(info),
@@ -112,7 +133,7 @@ impl KDma {
     }
 
     /// `Some(pointer)` to `n` bytes at `off` when they lie inside the region.
-    #[inline]
+    #[inline(always)]
     fn span(&self, off: usize, n: usize) -> Option<*mut u8> {
         let end = off.checked_add(n)?;
         if end > self.len {
@@ -123,8 +144,11 @@ impl KDma {
         Some(unsafe { self.vaddr.add(off) })
     }
 
-    #[inline]
-    fn rd<const N: usize>(&self, off: usize) -> [u8; N] {
+    /// Byte-wise access for offsets that are not a multiple of the width, or out of
+    /// bounds (zeros). Out of line: the data path never gets here.
+    #[cold]
+    #[inline(never)]
+    fn rd_bytes<const N: usize>(&self, off: usize) -> [u8; N] {
         let mut out = [0u8; N];
         if let Some(p) = self.span(off, N) {
             for (i, b) in out.iter_mut().enumerate() {
@@ -136,8 +160,9 @@ impl KDma {
         out
     }
 
-    #[inline]
-    fn wr<const N: usize>(&self, off: usize, bytes: [u8; N]) {
+    #[cold]
+    #[inline(never)]
+    fn wr_bytes<const N: usize>(&self, off: usize, bytes: [u8; N]) {
         if let Some(p) = self.span(off, N) {
             for (i, b) in bytes.iter().enumerate() {
                 // SAFETY: p..p+N is inside the region (span); volatile so the store
@@ -148,40 +173,50 @@ impl KDma {
     }
 }
 
-// Aligned fast paths: descriptors are 16/32-byte aligned in rings that are at least
-// 128-byte aligned, so the common case is one volatile access of the full width.
+// The full-width accessors: one bounds compare (`off + N <= len`; the `checked_add`
+// folds away when `off` comes from a masked ring index) and one volatile little-endian
+// access when `off` is a multiple of N, which by the type invariant makes the pointer
+// N-aligned. Anything else takes the cold byte-wise path.
 macro_rules! dma_rw {
     ($rd:ident, $wr:ident, $t:ty) => {
+        #[inline(always)]
         fn $rd(&self, off: usize) -> $t {
             const N: usize = core::mem::size_of::<$t>();
-            if let Some(p) = self.span(off, N) {
-                if (p as usize) % N == 0 {
-                    // SAFETY: p..p+N is inside the region and `p` is aligned for $t.
+            if off % N == 0 {
+                if let Some(p) = self.span(off, N) {
+                    // SAFETY: p..p+N is inside the region (span), and p = vaddr + off
+                    // is N-aligned: vaddr is 8-aligned (type invariant), N divides 8
+                    // and off. Volatile: the device writes this memory.
                     return <$t>::from_le(unsafe { ptr::read_volatile(p.cast::<$t>()) });
                 }
             }
-            <$t>::from_le_bytes(self.rd::<N>(off))
+            <$t>::from_le_bytes(self.rd_bytes::<N>(off))
         }
 
+        #[inline(always)]
         fn $wr(&self, off: usize, val: $t) {
             const N: usize = core::mem::size_of::<$t>();
-            if let Some(p) = self.span(off, N) {
-                if (p as usize) % N == 0 {
-                    // SAFETY: p..p+N is inside the region and `p` is aligned for $t.
+            if off % N == 0 {
+                if let Some(p) = self.span(off, N) {
+                    // SAFETY: as in the read: in bounds and N-aligned.
                     unsafe { ptr::write_volatile(p.cast::<$t>(), val.to_le()) };
                     return;
                 }
             }
-            self.wr::<N>(off, val.to_le_bytes())
+            self.wr_bytes::<N>(off, val.to_le_bytes())
         }
     };
 }
 
+const _: () = assert!(KDMA_ALIGN % core::mem::size_of::<u64>() == 0);
+
 impl DmaRegion for KDma {
+    #[inline]
     fn paddr(&self) -> u64 {
         self.paddr
     }
 
+    #[inline]
     fn len(&self) -> usize {
         self.len
     }
@@ -333,16 +368,21 @@ impl Os for KOs {
 mod tests {
     use super::*;
 
+    /// 8-aligned backing store (the KDma invariant), viewed as bytes.
+    #[repr(C, align(8))]
+    struct Mem<const N: usize>([u8; N]);
+
     fn region(buf: &mut [u8], paddr: u64) -> KDma {
         // SAFETY: the test keeps `buf` alive and unaliased for the KDma's life.
-        unsafe { KDma::borrowed(buf.as_mut_ptr(), paddr, buf.len()) }
+        unsafe { KDma::borrowed(buf.as_mut_ptr(), paddr, buf.len()) }.expect("8-aligned")
     }
 
     #[test]
     fn little_endian_accesses() {
-        let mut mem = [0u8; 32];
+        let mut mem = Mem([0u8; 32]);
+        let mem = &mut mem.0;
         {
-            let r = region(&mut mem, 0x1000);
+            let r = region(mem, 0x1000);
             r.wr_u32(4, 0x1122_3344);
             r.wr_u64(8, 0x0102_0304_0506_0708);
             r.wr_u16(2, 0xBEEF);
@@ -359,9 +399,10 @@ mod tests {
 
     #[test]
     fn unaligned_offsets_work() {
-        let mut mem = [0u8; 16];
+        let mut mem = Mem([0u8; 16]);
+        let mem = &mut mem.0;
         {
-            let r = region(&mut mem, 0);
+            let r = region(mem, 0);
             r.wr_u32(1, 0xA1B2_C3D4);
             assert_eq!(r.rd_u32(1), 0xA1B2_C3D4);
             r.wr_u64(3, 0x1122_3344_5566_7788);
@@ -373,15 +414,21 @@ mod tests {
 
     #[test]
     fn out_of_bounds_touches_nothing() {
-        let mut mem = [0xAAu8; 24];
+        let mut mem = Mem([0xAAu8; 24]);
+        let mem = &mut mem.0;
         {
             let r = region(&mut mem[..16], 0);
             r.wr_u32(13, 0); // 13 + 4 > 16
             r.wr_u64(usize::MAX - 2, 0); // overflow
+            r.wr_u64(usize::MAX - 7, 0); // aligned offset, overflow
+            r.wr_u64(16, 0); // aligned, one past the end
+            r.wr_u16(16, 0);
             r.write(10, &[0u8; 7]);
             r.zero(16, 1);
             assert_eq!(r.rd_u32(13), 0);
             assert_eq!(r.rd_u64(9), 0);
+            assert_eq!(r.rd_u64(16), 0);
+            assert_eq!(r.rd_u64(usize::MAX - 7), 0);
             let mut out = [0x55u8; 8];
             r.read(12, &mut out);
             assert_eq!(out, [0u8; 8]);
@@ -390,10 +437,24 @@ mod tests {
     }
 
     #[test]
+    fn misaligned_base_is_refused() {
+        let mut mem = Mem([0u8; 16]);
+        let p = mem.0.as_mut_ptr();
+        // SAFETY: in bounds of `mem`; the KDma (if any) is dropped at once.
+        unsafe {
+            assert!(KDma::borrowed(p.add(1), 0, 8).is_none());
+            assert!(KDma::borrowed(p.add(4), 0, 8).is_none());
+            assert!(KDma::borrowed(ptr::null_mut(), 0, 8).is_none());
+            assert!(KDma::borrowed(p.add(8), 0, 8).is_some());
+        }
+    }
+
+    #[test]
     fn bulk_copy_and_zero() {
-        let mut mem = [0xFFu8; 16];
+        let mut mem = Mem([0xFFu8; 16]);
+        let mem = &mut mem.0;
         {
-            let r = region(&mut mem, 0);
+            let r = region(mem, 0);
             r.write(2, b"abcd");
             let mut out = [0u8; 4];
             r.read(2, &mut out);

@@ -32,6 +32,8 @@ use crate::osdep::{KBar, KDma, KOs};
 use crate::scctx::MAX_QUEUES;
 
 pub const NQ: usize = MAX_QUEUES as usize;
+// Queue lookups mask the index with NQ - 1.
+const _: () = assert!(NQ.is_power_of_two());
 
 /// How long a serialised data-path call spins for its queue lock before giving up.
 /// The only possible holder is an interrupt filter on another CPU doing a handful of
@@ -77,9 +79,24 @@ impl QLock {
     /// filter or a serialised task: long enough to outlast any other CPU's critical
     /// section here (a few descriptor reads), short enough that a filter which
     /// interrupted the holder on its own CPU only loses microseconds before giving up.
-    #[inline]
+    /// One inline CAS when free; the spin is out of line.
+    #[inline(always)]
     pub fn lock_brief(&self) -> bool {
+        if self
+            .held
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            return true;
+        }
+        self.lock_brief_contended()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn lock_brief_contended(&self) -> bool {
         for _ in 0..BRIEF_SPINS {
+            spin_loop();
             if self
                 .held
                 .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -87,16 +104,31 @@ impl QLock {
             {
                 return true;
             }
-            spin_loop();
         }
         self.busy.fetch_add(1, Ordering::Relaxed);
         false
     }
 
-    /// Spin, bounded by `QLOCK_SPINS` (serialised data-path callers).
-    #[inline]
+    /// Spin, bounded by `QLOCK_SPINS` (serialised data-path callers). The uncontended
+    /// case — the only one in a correct system outside a filter's few-instruction
+    /// critical section — is one inline CAS; the spin is out of line.
+    #[inline(always)]
     pub fn lock(&self) -> bool {
+        if self
+            .held
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            return true;
+        }
+        self.lock_contended()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn lock_contended(&self) -> bool {
         for _ in 0..QLOCK_SPINS {
+            spin_loop();
             if self
                 .held
                 .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -104,13 +136,12 @@ impl QLock {
             {
                 return true;
             }
-            spin_loop();
         }
         self.timeouts.fetch_add(1, Ordering::Relaxed);
         false
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn unlock(&self) {
         self.held.store(false, Ordering::Release);
     }
@@ -138,7 +169,7 @@ impl<R> Guarded<R> {
 
     /// Run `f` on the ring with the lock held (spinning, bounded). `None` if the ring
     /// is absent or the lock could not be taken.
-    #[inline]
+    #[inline(always)]
     pub fn with<T>(&self, f: impl FnOnce(&mut R) -> T) -> Option<T> {
         if !self.lock.lock() {
             return None;
@@ -151,7 +182,7 @@ impl<R> Guarded<R> {
     }
 
     /// Like `with`, but with [`QLock::lock_brief`]. `Err(())` if still busy.
-    #[inline]
+    #[inline(always)]
     #[allow(clippy::result_unit_err)]
     pub fn brief_with<T>(&self, f: impl FnOnce(&mut R) -> T) -> Result<Option<T>, ()> {
         if !self.lock.lock_brief() {
@@ -164,7 +195,7 @@ impl<R> Guarded<R> {
     }
 
     /// Like `with`, but one attempt only (filter context). `Err(())` if busy.
-    #[inline]
+    #[inline(always)]
     #[allow(clippy::result_unit_err)]
     pub fn try_with<T>(&self, f: impl FnOnce(&mut R) -> T) -> Result<Option<T>, ()> {
         if !self.lock.try_lock() {
@@ -307,22 +338,24 @@ impl RavfState {
         }
     }
 
-    /// The TX queue `qid` if iflib set it up.
-    #[inline]
+    /// The TX queue `qid` if iflib set it up. One compare: `ntxq <= NQ` (queues_alloc
+    /// refuses more), and the index is masked into the array (NQ is a power of two),
+    /// so there is no second bounds check.
+    #[inline(always)]
     pub fn txq(&self, qid: u16) -> Option<&TxQ> {
         if qid >= self.ntxq.load(Ordering::Relaxed) {
             return None;
         }
-        self.txq.get(usize::from(qid))
+        Some(&self.txq[usize::from(qid) & (NQ - 1)])
     }
 
-    /// The RX queue `qid` if iflib set it up.
-    #[inline]
+    /// The RX queue `qid` if iflib set it up (as [`txq`](Self::txq)).
+    #[inline(always)]
     pub fn rxq(&self, qid: u16) -> Option<&RxQ> {
         if qid >= self.nrxq.load(Ordering::Relaxed) {
             return None;
         }
-        self.rxq.get(usize::from(qid))
+        Some(&self.rxq[usize::from(qid) & (NQ - 1)])
     }
 }
 
@@ -333,7 +366,7 @@ impl RavfState {
 /// `sc` must be NULL or point to the `RavfSoftc` iflib allocated for this driver;
 /// its `rs` is NULL or a `RavfState` published by attach_pre and not yet freed by
 /// detach (iflib calls nothing on the device after detach).
-#[inline]
+#[inline(always)]
 pub unsafe fn from_softc<'a>(sc: *mut c_void) -> Option<&'a RavfState> {
     let sc = sc.cast::<RavfSoftc>();
     if sc.is_null() {

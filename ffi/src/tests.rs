@@ -213,6 +213,57 @@ fn encap_writes_descriptors_and_new_pidx() {
     }
 }
 
+/// `txd_encap` reads iflib's `if_pkt_info` in place (PktView): every offload field
+/// must reach the descriptor from the right `ipi_*` member, and the TSO MSS clamp is
+/// written back to `ipi_tso_segsz` as FreeBSD does. Expected words from hw-contract
+/// 6.2/6.3 bit positions, not from the ring's constants.
+#[test]
+fn encap_reads_offload_fields_in_place() {
+    let mut d = Dev::new();
+    let sc = d.sc();
+    let mut segs = [bus_dma_segment_t {
+        ds_addr: 0x9000,
+        ds_len: 1514,
+    }];
+    let mut pi = pkt(&mut segs, 0, 3, 1514);
+    pi.ipi_csum_flags = CSUM_IP | CSUM_IP_TCP;
+    pi.ipi_etype = 0x0800;
+    pi.ipi_ipproto = 6;
+    pi.ipi_ehdrlen = 14;
+    pi.ipi_ip_hlen = 20;
+    pi.ipi_tcp_hlen = 32;
+    pi.ipi_mflags = M_VLANTAG as u8;
+    pi.ipi_vtag = 0x123;
+    // SAFETY: `pi` and its segment array are live for the call.
+    assert_eq!(unsafe { ravf_isc_txd_encap(sc, &mut pi) }, 0);
+    assert_eq!(pi.ipi_new_pidx, 4);
+    // CMD = EOP 0x1 | RS 0x2 | ICRC 0x4 | IL2TAG1 0x8 | IIPT 3 (0x60) | L4T TCP (0x100)
+    // at bit 4; MACLEN 14/2 at 16, IPLEN 20/4 at 23, L4LEN 32/4 at 30; BUF_SZ at 34;
+    // L2TAG1 at 48.
+    let want = (0x16Fu64 << 4) | (7 << 16) | (5 << 23) | (8 << 30) | (1514 << 34) | (0x123 << 48);
+    assert_eq!(d.tx_mem[0][3 * 2 + 1], want);
+    assert_eq!(d.tx_mem[0][3 * 2], 0x9000);
+
+    // TSO with an MSS below 64: raised, and written back into iflib's struct.
+    let mut pi = pkt(&mut segs, 0, 10, 1514);
+    pi.ipi_csum_flags = CSUM_IP | CSUM_IP_TSO;
+    pi.ipi_etype = 0x0800;
+    pi.ipi_ipproto = 6;
+    pi.ipi_ehdrlen = 14;
+    pi.ipi_ip_hlen = 20;
+    pi.ipi_tcp_hlen = 32;
+    pi.ipi_tso_segsz = 10;
+    // SAFETY: as above.
+    assert_eq!(unsafe { ravf_isc_txd_encap(sc, &mut pi) }, 0);
+    assert_eq!(pi.ipi_new_pidx, 12, "context + one data descriptor");
+    assert_eq!(pi.ipi_tso_segsz, 64);
+    // Context descriptor: DTYPE 1 | CMD TSO (0x1 at bit 4) | TSO_LEN 1514 - 66 at 30 |
+    // MSS at 50.
+    let ctx = 1u64 | (1 << 4) | (1448 << 30) | (64 << 50);
+    assert_eq!(d.tx_mem[0][10 * 2 + 1], ctx);
+    assert_eq!(d.tx_mem[0][11 * 2], 0x9000);
+}
+
 #[test]
 fn encap_bounds_what_iflib_passes() {
     let mut d = Dev::new();

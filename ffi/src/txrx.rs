@@ -12,7 +12,7 @@ use core::mem::{align_of, offset_of, size_of};
 use core::slice;
 
 use ravf::txrx::desc::RX_MAX_FRAGS;
-use ravf::txrx::{RxFrag, RxPkt, Seg, TxPkt};
+use ravf::txrx::{RxFrag, RxPkt, Seg, TxPktInfo};
 use ravf_sys::*;
 use static_assertions::const_assert_eq;
 
@@ -60,7 +60,77 @@ pub unsafe extern "C" fn ravf_isc_txd_encap(sc: *mut c_void, pi: if_pkt_info_t) 
     encap(st, pi)
 }
 
-#[inline]
+/// iflib's `if_pkt_info` as the ring sees it: fields are read in place, where the
+/// ring needs them (no copy), and `ipi_new_pidx`/`ipi_tso_segsz` written back in place.
+struct PktView<'a> {
+    pi: &'a mut if_pkt_info,
+    segs: &'a [Seg],
+}
+
+impl TxPktInfo for PktView<'_> {
+    #[inline(always)]
+    fn segs(&self) -> &[Seg] {
+        self.segs
+    }
+    #[inline(always)]
+    fn frame_len(&self) -> u32 {
+        self.pi.ipi_len
+    }
+    #[inline(always)]
+    fn flags(&self) -> u16 {
+        self.pi.ipi_flags
+    }
+    #[inline(always)]
+    fn pidx(&self) -> u16 {
+        self.pi.ipi_pidx
+    }
+    #[inline(always)]
+    fn ehdrlen(&self) -> u8 {
+        self.pi.ipi_ehdrlen
+    }
+    #[inline(always)]
+    fn ip_hlen(&self) -> u8 {
+        self.pi.ipi_ip_hlen
+    }
+    #[inline(always)]
+    fn tcp_hlen(&self) -> u8 {
+        self.pi.ipi_tcp_hlen
+    }
+    #[inline(always)]
+    fn ipproto(&self) -> u8 {
+        self.pi.ipi_ipproto
+    }
+    #[inline(always)]
+    fn csum_flags(&self) -> u32 {
+        self.pi.ipi_csum_flags
+    }
+    #[inline(always)]
+    fn tso_segsz(&self) -> u16 {
+        self.pi.ipi_tso_segsz
+    }
+    #[inline(always)]
+    fn vtag(&self) -> u16 {
+        self.pi.ipi_vtag
+    }
+    #[inline(always)]
+    fn etype(&self) -> u16 {
+        self.pi.ipi_etype
+    }
+    #[inline(always)]
+    fn mflags(&self) -> u8 {
+        self.pi.ipi_mflags
+    }
+    #[inline(always)]
+    fn set_new_pidx(&mut self, v: u16) {
+        self.pi.ipi_new_pidx = v;
+    }
+    #[inline(always)]
+    fn set_tso_segsz(&mut self, v: u16) {
+        self.pi.ipi_tso_segsz = v;
+    }
+}
+
+#[inline(always)]
 fn encap(st: &RavfState, pi: &mut if_pkt_info) -> c_int {
     let Some(q) = st.txq(pi.ipi_qsidx) else {
         return NO_QUEUE;
@@ -69,38 +139,18 @@ fn encap(st: &RavfState, pi: &mut if_pkt_info) -> c_int {
     if nsegs > MAX_SEGS {
         return EFBIG;
     }
-    let segs: &[Seg] = if nsegs == 0 || pi.ipi_segs.is_null() {
+    let segs: &[Seg] = if pi.ipi_segs.is_null() {
         &[]
     } else {
         // SAFETY: iflib's ipi_segs holds ipi_nsegs loaded segments (bounded above),
-        // not modified during the call; Seg has bus_dma_segment_t's layout (asserted).
+        // not modified during the call, and disjoint from `pi`; Seg has
+        // bus_dma_segment_t's layout (asserted).
         unsafe { slice::from_raw_parts(pi.ipi_segs.cast::<Seg>(), usize::from(nsegs)) }
     };
-    let mut pkt = TxPkt {
-        segs,
-        len: pi.ipi_len,
-        qsidx: pi.ipi_qsidx,
-        nsegs,
-        flags: pi.ipi_flags,
-        pidx: pi.ipi_pidx,
-        new_pidx: pi.ipi_pidx,
-        ehdrlen: pi.ipi_ehdrlen,
-        ip_hlen: pi.ipi_ip_hlen,
-        tcp_hlen: pi.ipi_tcp_hlen,
-        ipproto: pi.ipi_ipproto,
-        csum_flags: pi.ipi_csum_flags,
-        tso_segsz: pi.ipi_tso_segsz,
-        vtag: pi.ipi_vtag,
-        etype: pi.ipi_etype,
-        mflags: pi.ipi_mflags,
-        ndescs: 0,
-    };
-    match q.with(|ring| ring.encap(&mut pkt)) {
-        Some(Ok(())) => {
-            pi.ipi_new_pidx = pkt.new_pidx;
-            pi.ipi_ndescs = pkt.ndescs;
-            0
-        }
+    match q.with(|ring| ring.encap(PktView { pi, segs })) {
+        // ipi_new_pidx (and a clamped ipi_tso_segsz) were written in place. ipi_ndescs
+        // is left alone: iflib derives the count from ipi_new_pidx.
+        Some(Ok(())) => 0,
         Some(Err(e)) => e.errno(),
         // Queue lock not obtained (never in a correct system): ENOBUFS makes iflib
         // keep the packet and retry later.

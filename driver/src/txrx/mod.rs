@@ -13,8 +13,10 @@
 //! plus the queue-vector interrupt helpers in [`intr`].
 //!
 //! The types mirror iflib's C structs field for field (`if_pkt_info` → [`TxPkt`],
-//! `if_rxd_info` → [`RxPkt`], `bus_dma_segment_t` → [`Seg`], `if_rxd_frag` → [`RxFrag`])
-//! so that `ffi/` fills them with plain loads and borrows iflib's arrays in place.
+//! `if_rxd_info` → [`RxPkt`], `bus_dma_segment_t` → [`Seg`], `if_rxd_frag` → [`RxFrag`]).
+//! `TxRing::encap` takes any [`TxPktInfo`] (field accessors), so `ffi/` hands it a view
+//! of iflib's own `if_pkt_info` and the ring loads each field where it uses it; `ffi/`
+//! borrows iflib's arrays in place.
 //!
 //! # Hot-path rules (style-and-performance.md A.14 item 7)
 //! * Ring indexes are always `& mask` (ring sizes are powers of two), so the only bounds
@@ -51,7 +53,7 @@ pub mod tx;
 mod testutil;
 
 pub use rx::{RxError, RxFrag, RxPkt, RxRing};
-pub use tx::{Seg, TxError, TxPkt, TxRing};
+pub use tx::{Seg, TxError, TxPkt, TxPktInfo, TxRing};
 
 // ---------------------------------------------------------------------------
 // Registers used by the data path (BAR0, 32-bit). The control plane has its own

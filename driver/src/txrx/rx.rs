@@ -182,13 +182,14 @@ impl<D: DmaRegion> RxRing<D> {
         if budget == 0 {
             return 0;
         }
-        // Walk by byte offset of QW1: (off + 32) & off_mask steps to the next
-        // descriptor, wrapping at the end of the ring.
-        let off_mask = usize::from(self.mask) << 5;
-        let mut off = ((usize::from(idx) << 5) & off_mask) + RXD_QW1;
+        // Walk by masked index; the offset is recomputed from it each step so that the
+        // compiler sees it is 8-aligned and cannot overflow (the DMA accessor is then
+        // one bounds compare and a load).
+        let mask = self.mask;
+        let mut i = idx & mask;
         let mut pkts: u16 = 0;
-        for _ in 0..self.mask {
-            let q1 = self.ring.rd_u64(off);
+        for _ in 0..mask {
+            let q1 = self.ring.rd_u64((usize::from(i) << 5) + RXD_QW1);
             if q1 & RXD_DD == 0 {
                 break;
             }
@@ -196,15 +197,75 @@ impl<D: DmaRegion> RxRing<D> {
             if pkts >= budget {
                 break;
             }
-            off = ((off + 32) & off_mask) + RXD_QW1;
+            i = i.wrapping_add(1) & mask;
         }
         pkts
     }
 
     /// iflib `rxd_pkt_get`: collect the frame starting at `ri.cidx` (see the module
     /// comment for errors). Clears each descriptor's status qword as it goes.
+    ///
+    /// The usual frame — one descriptor with DD and EOF, no RXE/OVERSIZE, a length of
+    /// 1..=buf_size — is taken inline with one status read and no loop; anything else
+    /// (chains, errors, a short `frags`) goes to the general walk, which re-reads the
+    /// descriptor (nothing was written before the branch).
     #[inline]
     pub fn pkt_get(&mut self, ri: &mut RxPkt<'_>) -> Result<(), RxError> {
+        let cidx = ri.cidx & self.mask;
+        let off = usize::from(cidx) << 5;
+        let q1 = self.ring.rd_u64(off + RXD_QW1);
+        let plen = (q1 >> RXD_PBUF_SHIFT) & RXD_PBUF_MASK;
+        if q1 & (RXD_DD | RXD_EOF | RXD_RXE | RXD_OVERSIZE) == RXD_DD | RXD_EOF
+            && plen.wrapping_sub(1) < u64::from(self.buf_size)
+            && ri.frags.len() >= RX_MAX_FRAGS
+        {
+            if let Some(f) = ri.frags.first_mut() {
+                self.ring.wr_u64(off + RXD_QW1, 0);
+                *f = RxFrag {
+                    flid: 0,
+                    idx: cidx,
+                    len: plen as u16,
+                };
+                self.finish(ri, q1, off, 1, plen as u32);
+                return Ok(());
+            }
+        }
+        // The general walk fills a copy, made here in the branch, so that `ri` never
+        // has its address taken on the fast path (inlined into ffi it then lives in
+        // registers and is written straight into iflib's `if_rxd_info`).
+        let mut p = RxPkt {
+            cidx: ri.cidx,
+            frags: &mut *ri.frags,
+            nfrags: 0,
+            len: 0,
+            vtag: 0,
+            flags: 0,
+            flowid: 0,
+            rsstype: 0,
+            csum_flags: 0,
+            csum_data: 0,
+            qsidx: ri.qsidx,
+        };
+        let r = self.pkt_get_general(&mut p);
+        if r.is_ok() {
+            let (nfrags, len, vtag, flags) = (p.nfrags, p.len, p.vtag, p.flags);
+            let (flowid, rsstype, csum_flags, csum_data) =
+                (p.flowid, p.rsstype, p.csum_flags, p.csum_data);
+            ri.nfrags = nfrags;
+            ri.len = len;
+            ri.vtag = vtag;
+            ri.flags = flags;
+            ri.flowid = flowid;
+            ri.rsstype = rsstype;
+            ri.csum_flags = csum_flags;
+            ri.csum_data = csum_data;
+        }
+        r
+    }
+
+    /// The general frame walk: up to 5 descriptors, every check.
+    #[inline(never)]
+    fn pkt_get_general(&mut self, ri: &mut RxPkt<'_>) -> Result<(), RxError> {
         let frags: &mut [RxFrag; RX_MAX_FRAGS] = match ri
             .frags
             .get_mut(..RX_MAX_FRAGS)
@@ -251,8 +312,15 @@ impl<D: DmaRegion> RxRing<D> {
         if total == 0 || total > u32::from(u16::MAX) {
             return Err(self.bad(RxError::BadLength));
         }
+        self.finish(ri, q1, off, n as u8 + 1, total);
+        Ok(())
+    }
+
+    /// Fill the frame's metadata from its EOF descriptor (status `q1`, at byte `off`).
+    #[inline(always)]
+    fn finish(&mut self, ri: &mut RxPkt<'_>, q1: u64, off: usize, nfrags: u8, total: u32) {
         let q0 = self.ring.rd_u64(off);
-        ri.nfrags = n as u8 + 1;
+        ri.nfrags = nfrags;
         ri.len = total as u16;
         if q1 & RXD_L2TAG1P != 0 {
             ri.vtag = (q0 >> 16) as u16;
@@ -279,7 +347,6 @@ impl<D: DmaRegion> RxRing<D> {
         }
         c.packets = c.packets.wrapping_add(1);
         c.bytes = c.bytes.wrapping_add(u64::from(total));
-        Ok(())
     }
 
     #[cold]
@@ -296,12 +363,13 @@ impl<D: DmaRegion> RxRing<D> {
     /// 0 until the hardware writes the slot back.
     #[inline]
     pub fn refill(&mut self, pidx: u16, paddrs: &[u64], count: u16) {
-        let off_mask = usize::from(self.mask) << 5;
+        let mask = self.mask;
         let n = usize::from(count).min(paddrs.len());
-        let mut off = (usize::from(pidx) << 5) & off_mask;
+        let mut i = pidx & mask;
         for &pa in paddrs.iter().take(n) {
-            self.ring.wr_u64(off, pa);
-            off = (off + 32) & off_mask;
+            // As in `available`: offset from the masked index, visibly aligned.
+            self.ring.wr_u64(usize::from(i) << 5, pa);
+            i = i.wrapping_add(1) & mask;
         }
     }
 

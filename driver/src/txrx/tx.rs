@@ -85,6 +85,171 @@ pub struct TxPkt<'a> {
     pub ndescs: u16,
 }
 
+/// What `encap` reads of a packet (the `if_pkt_info` fields a driver uses) and the
+/// two it writes. Implemented by [`TxPkt`] (an owned copy: tests, other callers) and
+/// by ffi's view over iflib's own `if_pkt_info`, so that on the data path the ring
+/// loads each field where it needs it, straight from iflib's struct, instead of from
+/// a copy built field by field before the call. Every method is a plain field access.
+pub trait TxPktInfo {
+    /// `ipi_segs[0..ipi_nsegs]`.
+    fn segs(&self) -> &[Seg];
+    /// `ipi_len`.
+    fn frame_len(&self) -> u32;
+    /// `ipi_flags`.
+    fn flags(&self) -> u16;
+    /// `ipi_pidx`.
+    fn pidx(&self) -> u16;
+    /// `ipi_ehdrlen`.
+    fn ehdrlen(&self) -> u8;
+    /// `ipi_ip_hlen`.
+    fn ip_hlen(&self) -> u8;
+    /// `ipi_tcp_hlen`.
+    fn tcp_hlen(&self) -> u8;
+    /// `ipi_ipproto`.
+    fn ipproto(&self) -> u8;
+    /// `ipi_csum_flags`.
+    fn csum_flags(&self) -> u32;
+    /// `ipi_tso_segsz`.
+    fn tso_segsz(&self) -> u16;
+    /// `ipi_vtag`.
+    fn vtag(&self) -> u16;
+    /// `ipi_etype`.
+    fn etype(&self) -> u16;
+    /// `ipi_mflags`.
+    fn mflags(&self) -> u8;
+    /// Output `ipi_new_pidx`.
+    fn set_new_pidx(&mut self, v: u16);
+    /// Output: the TSO MSS after clamping (FreeBSD writes it back too).
+    fn set_tso_segsz(&mut self, v: u16);
+}
+
+/// `encap` takes its packet by value (a small view); `&mut` any packet is one too.
+impl<T: TxPktInfo + ?Sized> TxPktInfo for &mut T {
+    #[inline(always)]
+    fn segs(&self) -> &[Seg] {
+        (**self).segs()
+    }
+    #[inline(always)]
+    fn frame_len(&self) -> u32 {
+        (**self).frame_len()
+    }
+    #[inline(always)]
+    fn flags(&self) -> u16 {
+        (**self).flags()
+    }
+    #[inline(always)]
+    fn pidx(&self) -> u16 {
+        (**self).pidx()
+    }
+    #[inline(always)]
+    fn ehdrlen(&self) -> u8 {
+        (**self).ehdrlen()
+    }
+    #[inline(always)]
+    fn ip_hlen(&self) -> u8 {
+        (**self).ip_hlen()
+    }
+    #[inline(always)]
+    fn tcp_hlen(&self) -> u8 {
+        (**self).tcp_hlen()
+    }
+    #[inline(always)]
+    fn ipproto(&self) -> u8 {
+        (**self).ipproto()
+    }
+    #[inline(always)]
+    fn csum_flags(&self) -> u32 {
+        (**self).csum_flags()
+    }
+    #[inline(always)]
+    fn tso_segsz(&self) -> u16 {
+        (**self).tso_segsz()
+    }
+    #[inline(always)]
+    fn vtag(&self) -> u16 {
+        (**self).vtag()
+    }
+    #[inline(always)]
+    fn etype(&self) -> u16 {
+        (**self).etype()
+    }
+    #[inline(always)]
+    fn mflags(&self) -> u8 {
+        (**self).mflags()
+    }
+    #[inline(always)]
+    fn set_new_pidx(&mut self, v: u16) {
+        (**self).set_new_pidx(v)
+    }
+    #[inline(always)]
+    fn set_tso_segsz(&mut self, v: u16) {
+        (**self).set_tso_segsz(v)
+    }
+}
+
+impl TxPktInfo for TxPkt<'_> {
+    #[inline(always)]
+    fn segs(&self) -> &[Seg] {
+        self.segs
+    }
+    #[inline(always)]
+    fn frame_len(&self) -> u32 {
+        self.len
+    }
+    #[inline(always)]
+    fn flags(&self) -> u16 {
+        self.flags
+    }
+    #[inline(always)]
+    fn pidx(&self) -> u16 {
+        self.pidx
+    }
+    #[inline(always)]
+    fn ehdrlen(&self) -> u8 {
+        self.ehdrlen
+    }
+    #[inline(always)]
+    fn ip_hlen(&self) -> u8 {
+        self.ip_hlen
+    }
+    #[inline(always)]
+    fn tcp_hlen(&self) -> u8 {
+        self.tcp_hlen
+    }
+    #[inline(always)]
+    fn ipproto(&self) -> u8 {
+        self.ipproto
+    }
+    #[inline(always)]
+    fn csum_flags(&self) -> u32 {
+        self.csum_flags
+    }
+    #[inline(always)]
+    fn tso_segsz(&self) -> u16 {
+        self.tso_segsz
+    }
+    #[inline(always)]
+    fn vtag(&self) -> u16 {
+        self.vtag
+    }
+    #[inline(always)]
+    fn etype(&self) -> u16 {
+        self.etype
+    }
+    #[inline(always)]
+    fn mflags(&self) -> u8 {
+        self.mflags
+    }
+    #[inline(always)]
+    fn set_new_pidx(&mut self, v: u16) {
+        self.new_pidx = v;
+    }
+    #[inline(always)]
+    fn set_tso_segsz(&mut self, v: u16) {
+        self.tso_segsz = v;
+    }
+}
+
 /// Why a packet was not encapsulated. Nothing was published: `new_pidx`, the RS
 /// bookkeeping and the packet counters are unchanged (descriptors past `pidx` may have
 /// been scribbled, but they are free slots the tail has not reached).
@@ -232,23 +397,25 @@ impl<D: DmaRegion> TxRing<D> {
         self.ring.wr_u64(off + 8, qw1);
     }
 
-    /// iflib `txd_encap`: write the packet's descriptors from `pkt.pidx`, set
+    /// iflib `txd_encap`: write the packet's descriptors from `pkt.pidx()`, set
     /// `pkt.new_pidx`. See [`TxError`] for the refusals.
     #[inline]
-    pub fn encap(&mut self, pkt: &mut TxPkt<'_>) -> Result<(), TxError> {
+    pub fn encap<P: TxPktInfo>(&mut self, mut pkt: P) -> Result<(), TxError> {
         // The fast path makes no calls, so it needs no spills. One segment (small
         // frames) is handled inline; anything else continues, by a tail call, in
         // `encap_general`.
-        if pkt.segs.len() == 1 && self.encap_fast(pkt) {
+        if pkt.segs().len() == 1 && self.encap_fast(&mut pkt) {
             return Ok(());
         }
+        // By value: only this branch needs the packet (view) in memory.
         self.encap_general(pkt)
     }
 
     /// Several segments (the same fast path, out of line), else everything unusual
     /// (TSO, bad lengths, empty/oversized/too many segments) in `encap_slow`.
     #[inline(never)]
-    fn encap_general(&mut self, pkt: &mut TxPkt<'_>) -> Result<(), TxError> {
+    fn encap_general<P: TxPktInfo>(&mut self, mut pkt: P) -> Result<(), TxError> {
+        let pkt = &mut pkt;
         if self.encap_fast(pkt) {
             return Ok(());
         }
@@ -258,17 +425,34 @@ impl<D: DmaRegion> TxRing<D> {
     /// Non-TSO packet of 17..=9728 bytes in 1..=8 segments of 1..=16383 bytes each.
     /// Returns false, having published nothing, for anything else.
     #[inline(always)]
-    fn encap_fast(&mut self, pkt: &mut TxPkt<'_>) -> bool {
-        if pkt.csum_flags & CSUM_TSO != 0
-            || pkt.len.wrapping_sub(TX_MIN_FRAME) > TX_MAX_FRAME - TX_MIN_FRAME
-            || (pkt.csum_flags & CSUM_OFFLOAD != 0 && !Self::csum_ok(pkt))
+    fn encap_fast<P: TxPktInfo>(&mut self, pkt: &mut P) -> bool {
+        let flags = pkt.csum_flags();
+        if flags & CSUM_TSO != 0
+            || pkt.frame_len().wrapping_sub(TX_MIN_FRAME) > TX_MAX_FRAME - TX_MIN_FRAME
         {
             return false;
         }
-        let qw1 = Self::data_qw1(pkt);
+        // data_qw1, with the length check fused into the offload encoding.
+        let mut qw1 = TXD_DTYPE_DATA | TXD_CMD_ICRC;
+        if flags & CSUM_OFFLOAD != 0 {
+            match tx_csum_bits(
+                flags,
+                pkt.etype(),
+                pkt.ipproto(),
+                pkt.ehdrlen(),
+                pkt.ip_hlen(),
+                pkt.tcp_hlen(),
+            ) {
+                Some(b) => qw1 |= b,
+                None => return false,
+            }
+        }
+        if pkt.mflags() & M_VLANTAG != 0 {
+            qw1 |= TXD_CMD_IL2TAG1 | (u64::from(pkt.vtag()) << TXD_L2TAG1_SHIFT);
+        }
         let last_cmd = Self::last_cmd(pkt);
-        let first = pkt.pidx & self.mask;
-        match self.write_simple(pkt.segs, u64::from(pkt.len), first, qw1, last_cmd) {
+        let first = pkt.pidx() & self.mask;
+        match self.write_simple(pkt.segs(), u64::from(pkt.frame_len()), first, qw1, last_cmd) {
             Some(next) => {
                 self.commit(pkt, next);
                 true
@@ -280,58 +464,58 @@ impl<D: DmaRegion> TxRing<D> {
     /// Everything `encap_fast` declines: TSO, refusals, splitting.
     #[inline(never)]
     #[cold]
-    fn encap_slow(&mut self, pkt: &mut TxPkt<'_>) -> Result<(), TxError> {
-        if pkt.csum_flags & CSUM_TSO != 0 {
+    fn encap_slow<P: TxPktInfo>(&mut self, pkt: &mut P) -> Result<(), TxError> {
+        if pkt.csum_flags() & CSUM_TSO != 0 {
             return self.encap_tso(pkt);
         }
-        if pkt.len.wrapping_sub(TX_MIN_FRAME) > TX_MAX_FRAME - TX_MIN_FRAME {
-            return Err(self.bad_len(pkt.len));
+        if pkt.frame_len().wrapping_sub(TX_MIN_FRAME) > TX_MAX_FRAME - TX_MIN_FRAME {
+            return Err(self.bad_len(pkt.frame_len()));
         }
         // The hardware sizes the frame from BUF_SZ, not from `len`: segments that do
         // not add up to `len` could put a frame outside 17..=9728 on the wire (MDD
         // WRONG_SIZE) although `len` passed the check above.
-        if seg_sum(pkt.segs) != u64::from(pkt.len)
-            || (pkt.csum_flags & CSUM_OFFLOAD != 0 && !Self::csum_ok(pkt))
+        if seg_sum(pkt.segs()) != u64::from(pkt.frame_len())
+            || (pkt.csum_flags() & CSUM_OFFLOAD != 0 && !Self::csum_ok(pkt))
         {
             return Err(self.invalid());
         }
         let qw1 = Self::data_qw1(pkt);
         let last_cmd = Self::last_cmd(pkt);
-        let first = pkt.pidx & self.mask;
-        let next = self.write_data(pkt.segs, first, qw1, last_cmd, TX_MAX_DATA_DESC)?;
+        let first = pkt.pidx() & self.mask;
+        let next = self.write_data(pkt.segs(), first, qw1, last_cmd, TX_MAX_DATA_DESC)?;
         self.commit(pkt, next);
         Ok(())
     }
 
     #[inline(always)]
-    fn csum_ok(pkt: &TxPkt<'_>) -> bool {
+    fn csum_ok<P: TxPktInfo>(pkt: &P) -> bool {
         csum_lens_ok(
-            pkt.csum_flags,
-            pkt.ipproto,
-            pkt.ehdrlen,
-            pkt.ip_hlen,
-            pkt.tcp_hlen,
+            pkt.csum_flags(),
+            pkt.ipproto(),
+            pkt.ehdrlen(),
+            pkt.ip_hlen(),
+            pkt.tcp_hlen(),
         )
     }
 
     /// QW1 bits shared by all data descriptors of the packet: DTYPE 0, ICRC, the
     /// checksum offload fields, the VLAN tag to insert.
     #[inline(always)]
-    fn data_qw1(pkt: &TxPkt<'_>) -> u64 {
-        let flags = pkt.csum_flags;
+    fn data_qw1<P: TxPktInfo>(pkt: &P) -> u64 {
+        let flags = pkt.csum_flags();
         let mut qw1 = TXD_DTYPE_DATA | TXD_CMD_ICRC;
         if flags & CSUM_OFFLOAD != 0 {
             qw1 |= tx_offload_bits(
                 flags,
-                pkt.etype,
-                pkt.ipproto,
-                pkt.ehdrlen,
-                pkt.ip_hlen,
-                pkt.tcp_hlen,
+                pkt.etype(),
+                pkt.ipproto(),
+                pkt.ehdrlen(),
+                pkt.ip_hlen(),
+                pkt.tcp_hlen(),
             );
         }
-        if pkt.mflags & M_VLANTAG != 0 {
-            qw1 |= TXD_CMD_IL2TAG1 | (u64::from(pkt.vtag) << TXD_L2TAG1_SHIFT);
+        if pkt.mflags() & M_VLANTAG != 0 {
+            qw1 |= TXD_CMD_IL2TAG1 | (u64::from(pkt.vtag()) << TXD_L2TAG1_SHIFT);
         }
         qw1
     }
@@ -339,22 +523,22 @@ impl<D: DmaRegion> TxRing<D> {
     /// EOP always; RS (CMD bit 1 = QW1 bit 5) exactly when iflib asks for a report
     /// (`IPI_TX_INTR` = bit 0).
     #[inline(always)]
-    fn last_cmd(pkt: &TxPkt<'_>) -> u64 {
-        TXD_CMD_EOP | (u64::from(pkt.flags & IPI_TX_INTR) << 5)
+    fn last_cmd<P: TxPktInfo>(pkt: &P) -> u64 {
+        TXD_CMD_EOP | (u64::from(pkt.flags() & IPI_TX_INTR) << 5)
     }
 
     /// Publish a packet whose last descriptor is `next - 1`: RS bookkeeping, `new_pidx`, counters.
     #[inline(always)]
-    fn commit(&mut self, pkt: &mut TxPkt<'_>, next: u16) {
+    fn commit<P: TxPktInfo>(&mut self, pkt: &mut P, next: u16) {
         let mask = self.mask;
-        if pkt.flags & IPI_TX_INTR != 0 && !self.head_wb {
+        if pkt.flags() & IPI_TX_INTR != 0 && !self.head_wb {
             self.record_rs(next.wrapping_sub(1) & mask);
         }
-        pkt.new_pidx = next;
+        pkt.set_new_pidx(next);
         let c = &mut self.counters;
         c.packets = c.packets.wrapping_add(1);
-        c.bytes = c.bytes.wrapping_add(u64::from(pkt.len));
-        if pkt.csum_flags & CSUM_OFFLOAD != 0 {
+        c.bytes = c.bytes.wrapping_add(u64::from(pkt.frame_len()));
+        if pkt.csum_flags() & CSUM_OFFLOAD != 0 {
             c.csum = c.csum.wrapping_add(1);
         }
     }
@@ -362,19 +546,20 @@ impl<D: DmaRegion> TxRing<D> {
     /// The TSO half of `encap`: context descriptor, then data descriptors with
     /// splitting, under the window check of [`tso_descriptors`].
     #[inline(always)]
-    fn encap_tso(&mut self, pkt: &mut TxPkt<'_>) -> Result<(), TxError> {
-        if pkt.len < TX_MIN_FRAME {
-            return Err(self.bad_len(pkt.len));
+    fn encap_tso<P: TxPktInfo>(&mut self, pkt: &mut P) -> Result<(), TxError> {
+        if pkt.frame_len() < TX_MIN_FRAME {
+            return Err(self.bad_len(pkt.frame_len()));
         }
-        let first = pkt.pidx & self.mask;
+        let first = pkt.pidx() & self.mask;
         let max_desc = self.tso_setup(pkt, first)?;
         let qw1 = Self::data_qw1(pkt);
         let last_cmd = Self::last_cmd(pkt);
         let i = first.wrapping_add(1) & self.mask;
         // tso_setup has checked the segments; the simple writer takes the usual case.
-        let next = match self.write_simple(pkt.segs, u64::from(pkt.len), i, qw1, last_cmd) {
+        let next = match self.write_simple(pkt.segs(), u64::from(pkt.frame_len()), i, qw1, last_cmd)
+        {
             Some(n) => n,
-            None => self.write_data(pkt.segs, i, qw1, last_cmd, max_desc)?,
+            None => self.write_data(pkt.segs(), i, qw1, last_cmd, max_desc)?,
         };
         self.counters.tso = self.counters.tso.wrapping_add(1);
         self.commit(pkt, next);
@@ -498,31 +683,31 @@ impl<D: DmaRegion> TxRing<D> {
     /// tunnelling, no L2TAG2), QW1 = DTYPE 1 | CMD TSO | TSO_LEN | MSS, where TSO_LEN is
     /// the payload (total − headers) and MSS is clamped to 64..=min(9668, 9728 − headers).
     #[inline(always)]
-    fn tso_setup(&mut self, pkt: &mut TxPkt<'_>, i: u16) -> Result<u32, TxError> {
-        let hdr = u32::from(pkt.ehdrlen) + u32::from(pkt.ip_hlen) + u32::from(pkt.tcp_hlen);
+    fn tso_setup<P: TxPktInfo>(&mut self, pkt: &mut P, i: u16) -> Result<u32, TxError> {
+        let hdr = u32::from(pkt.ehdrlen()) + u32::from(pkt.ip_hlen()) + u32::from(pkt.tcp_hlen());
         if !tso_header_ok(pkt) {
             return Err(self.invalid()); // MDD BAD_LSO_LEN / NO_HEAD
         }
-        if pkt.len <= hdr || pkt.len - hdr > TXCTX_TSO_LEN_MAX {
+        if pkt.frame_len() <= hdr || pkt.frame_len() - hdr > TXCTX_TSO_LEN_MAX {
             return Err(self.invalid()); // MDD BAD_LSO_LEN
         }
-        let tsolen = pkt.len - hdr;
-        let mut mss = pkt.tso_segsz;
+        let tsolen = pkt.frame_len() - hdr;
+        let mut mss = pkt.tso_segsz();
         if mss < TSO_MIN_MSS {
             // FreeBSD raises it (and writes it back) rather than provoke BAD_LSO_MSS.
             self.counters.mss_too_small = self.counters.mss_too_small.wrapping_add(1);
             mss = TSO_MIN_MSS;
-            pkt.tso_segsz = mss;
+            pkt.set_tso_segsz(mss);
         }
         // hdr <= 3 * 255, so 9728 - hdr >= 8963 > 64.
         let max_mss = TSO_MAX_MSS.min((TX_MAX_FRAME - hdr) as u16);
         if mss > max_mss {
             self.counters.mss_too_large = self.counters.mss_too_large.wrapping_add(1);
             mss = max_mss;
-            pkt.tso_segsz = mss;
+            pkt.set_tso_segsz(mss);
         }
         // iflib reserved nsegs + 2 slots; one goes to the context descriptor.
-        let budget = u32::try_from(pkt.segs.len())
+        let budget = u32::try_from(pkt.segs().len())
             .unwrap_or(u32::MAX)
             .saturating_add(1);
         // Usual case first: segments of 1..=16383 bytes need no splitting, and when there
@@ -533,23 +718,28 @@ impl<D: DmaRegion> TxRing<D> {
         // descriptor count and the total length need checking.
         let (mut sum, mut hdr_descs, mut mixed, mut simple) = (0u64, 0u32, false, true);
         let h = u64::from(hdr);
-        for s in pkt.segs {
+        for s in pkt.segs() {
             simple &= s.len.wrapping_sub(1) < TX_MAX_BUF;
             hdr_descs += u32::from(sum < h);
             mixed |= sum < h && sum.saturating_add(s.len) > h;
             sum = sum.saturating_add(s.len);
         }
-        simple &= pkt.segs.len() + usize::from(mixed) <= TX_MAX_DATA_DESC as usize;
+        simple &= pkt.segs().len() + usize::from(mixed) <= TX_MAX_DATA_DESC as usize;
         let ndata = if simple {
-            if sum != u64::from(pkt.len) {
+            if sum != u64::from(pkt.frame_len()) {
                 return Err(self.invalid());
             }
             if hdr_descs > TX_MAX_HDR_DESC {
                 return Err(self.efbig());
             }
-            pkt.segs.len() as u32
+            pkt.segs().len() as u32
         } else {
-            match tso_descriptors(pkt.segs, u64::from(hdr), u64::from(mss), u64::from(pkt.len)) {
+            match tso_descriptors(
+                pkt.segs(),
+                u64::from(hdr),
+                u64::from(mss),
+                u64::from(pkt.frame_len()),
+            ) {
                 Ok(n) => n,
                 Err(TxError::Efbig) => return Err(self.efbig()),
                 Err(_) => return Err(self.invalid()),
@@ -738,19 +928,19 @@ fn seg_sum(segs: &[Seg]) -> u64 {
 /// Also required: an Ethernet header, an IPv4 (>= 20) or IPv6 (>= 40) header whose
 /// TSO flag matches the EtherType (so IIPT is IPv4+csum or IPv6, never "non-IP"), and
 /// a TCP header of 20..=60 bytes (RFC 9293 data offset).
-fn tso_header_ok(pkt: &TxPkt<'_>) -> bool {
-    let ip_min = match pkt.etype {
-        ETHERTYPE_IP if pkt.csum_flags & CSUM_IP_TSO != 0 => 20,
-        ETHERTYPE_IPV6 if pkt.csum_flags & CSUM_IP6_TSO != 0 => 40,
+fn tso_header_ok<P: TxPktInfo>(pkt: &P) -> bool {
+    let ip_min = match pkt.etype() {
+        ETHERTYPE_IP if pkt.csum_flags() & CSUM_IP_TSO != 0 => 20,
+        ETHERTYPE_IPV6 if pkt.csum_flags() & CSUM_IP6_TSO != 0 => 40,
         _ => return false,
     };
-    pkt.ipproto == IPPROTO_TCP
-        && pkt.ehdrlen >= 14
-        && pkt.ehdrlen & 1 == 0
-        && pkt.ip_hlen >= ip_min
-        && pkt.ip_hlen & 3 == 0
-        && (20..=60).contains(&pkt.tcp_hlen)
-        && pkt.tcp_hlen & 3 == 0
+    pkt.ipproto() == IPPROTO_TCP
+        && pkt.ehdrlen() >= 14
+        && pkt.ehdrlen() & 1 == 0
+        && pkt.ip_hlen() >= ip_min
+        && pkt.ip_hlen() & 3 == 0
+        && (20..=60).contains(&pkt.tcp_hlen())
+        && pkt.tcp_hlen() & 3 == 0
 }
 
 /// Count the data descriptors a TSO packet needs (segments split at 16383 bytes,

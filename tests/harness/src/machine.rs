@@ -163,6 +163,9 @@ struct Port {
     txq: Vec<TxRing>,
     rxq: Vec<RxRing>,
     rx: VecDeque<RxFrame>,
+    /// Data buffers of frames dropped by [`Machine::rx_discard`], reused for the next
+    /// frames received (a benchmark's "stack" should not cost an allocation a frame).
+    rx_spare: Vec<Vec<u8>>,
     /// if_flags (IFF_UP, IFF_PROMISC, IFF_ALLMULTI) and iflib's copy (ifc_if_flags).
     if_flags: c_int,
     ifc_if_flags: c_int,
@@ -185,6 +188,8 @@ pub struct Machine {
 }
 
 const TIMER_NS: u64 = 500_000_000;
+/// Most spare RX data buffers kept per port (a little more than a ring's worth).
+const RX_SPARE_MAX: usize = 4096;
 /// The scheduler's time step: 10 µs while things happen, doubling to 1 ms when quiet
 /// (virtual time; the emulator runs its own timers exactly within a step).
 pub const MIN_STEP_NS: u64 = 10_000;
@@ -618,6 +623,7 @@ impl Machine {
             txq,
             rxq,
             rx: VecDeque::new(),
+            rx_spare: Vec::new(),
             if_flags: IFF_BROADCAST | IFF_SIMPLEX | IFF_MULTICAST,
             ifc_if_flags: IFF_BROADCAST | IFF_SIMPLEX | IFF_MULTICAST,
             next_timer_ns: 0,
@@ -1183,7 +1189,11 @@ impl Machine {
     pub fn rx_discard(&mut self, vf: usize) -> usize {
         self.port_mut(vf).map_or(0, |p| {
             let n = p.rx.len();
-            p.rx.clear();
+            for f in p.rx.drain(..) {
+                if p.rx_spare.len() < RX_SPARE_MAX {
+                    p.rx_spare.push(f.data);
+                }
+            }
             n
         })
     }
@@ -1268,18 +1278,16 @@ impl Machine {
             return false;
         }
         let c = p.kctx.ctx_ptr();
-        let slots = p.kctx.irqs.borrow().clone();
+        let slots = sched::IrqSnapshot::take(&p.kctx, bits);
         let (Some(credits), Some(avail)) =
             (p.txrx.ift_txd_credits_update, p.txrx.ift_rxd_available)
         else {
             return false;
         };
         let softc = p.kctx.softc_ptr();
-        for v in 0..32u32 {
-            if bits & (1 << v) == 0 {
-                continue;
-            }
-            let Some(s) = slots.iter().find(|s| s.vector == v) else {
+        // The set bits in ascending order (as a 0..32 scan would visit them).
+        for v in sched::set_bits(bits) {
+            let Some(s) = slots.find(v) else {
                 continue;
             };
             let q = s.qid as usize;
@@ -1830,7 +1838,9 @@ fn rxeof(sh: &Shared, p: &mut Port, q: usize, budget: u16, rx_nsegments: usize) 
         }
         // Check every fragment against the ring and the buffers, then assemble.
         let mask = r.size - 1;
-        let mut data = Vec::with_capacity(usize::from(ri.iri_len));
+        let mut data = p.rx_spare.pop().unwrap_or_default();
+        data.clear();
+        data.reserve(usize::from(ri.iri_len));
         let mut total = 0usize;
         let mut bad = None;
         for i in 0..nfrags {

@@ -230,31 +230,28 @@ impl Vf {
         )
     }
 
-    fn filters(&self) -> PortFilters {
-        let up = self.pf.active && !self.resetting();
-        PortFilters {
-            vf: self.id as u16,
-            unicast: self
-                .pf
+    /// This VF's switch port as the PF has programmed it, written into `f` (whose
+    /// vectors are reused: the TX path rebuilds the port list per batch without
+    /// allocating once they have grown).
+    fn fill_filters(&self, f: &mut PortFilters) {
+        f.vf = self.id as u16;
+        f.unicast.clear();
+        f.unicast
+            .extend(self.pf.macs.iter().filter(|m| !pf::is_multicast(m)));
+        f.multicast.clear();
+        f.multicast.extend(
+            self.pf
                 .macs
                 .iter()
-                .filter(|m| !pf::is_multicast(m))
-                .copied()
-                .collect(),
-            multicast: self
-                .pf
-                .macs
-                .iter()
-                .filter(|m| pf::is_multicast(m) && **m != pf::BROADCAST)
-                .copied()
-                .collect(),
-            vlans: self.pf.vlans.clone(),
-            unicast_promisc: self.pf.uc_promisc,
-            multicast_promisc: self.pf.mc_promisc,
-            spoofchk: self.pf.cfg.mac_anti_spoof,
-            vlan_spoofchk: false,
-            up,
-        }
+                .filter(|m| pf::is_multicast(m) && **m != pf::BROADCAST),
+        );
+        f.vlans.clear();
+        f.vlans.extend_from_slice(&self.pf.vlans);
+        f.unicast_promisc = self.pf.uc_promisc;
+        f.multicast_promisc = self.pf.mc_promisc;
+        f.spoofchk = self.pf.cfg.mac_anti_spoof;
+        f.vlan_spoofchk = false;
+        f.up = self.pf.active && !self.resetting();
     }
 }
 
@@ -276,6 +273,13 @@ pub struct Sim {
     uplink_out: VecDeque<Vec<u8>>,
     frames: TxFrames,
     dpev: DpEvents,
+    /// Scratch for switching (rebuilt per TX batch, kept for its allocations): the
+    /// VF ports' filters and one frame's destinations.
+    ports: Vec<PortFilters>,
+    dests: Vec<Port>,
+    /// RX queues written during the current TX batch whose interrupt cause is not yet
+    /// raised: (VF, queue, frames written, capped at 2). See [`Sim::raise_rx_causes`].
+    rx_causes: Vec<(usize, usize, u8)>,
 }
 
 fn cast_of(frame: &[u8]) -> u8 {
@@ -337,6 +341,9 @@ impl Sim {
             uplink_out: VecDeque::new(),
             frames: TxFrames::new(),
             dpev: DpEvents::default(),
+            ports: Vec::new(),
+            dests: Vec::new(),
+            rx_causes: Vec::new(),
         };
         // Every VF starts as after the PF's initial reset of it (ixl_if_iov_vf_add).
         for i in 0..s.vfs.len() {
@@ -933,6 +940,26 @@ impl Sim {
     /// The VF's DMA view, if it may DMA now (memory attached; bus mastering enabled
     /// when `require_bus_master`). A blocked attempt is reported once per BME episode.
     fn dma(&mut self, vf: usize, what: &str) -> Option<Arc<dyn GuestMemory>> {
+        if !self.dma_ok(vf, what) {
+            return None;
+        }
+        self.vfs[vf].mem.clone()
+    }
+
+    /// Whether `vf` may DMA now (see [`dma`](Self::dma)); reports why not.
+    #[inline]
+    fn dma_ok(&mut self, vf: usize, what: &str) -> bool {
+        let v = &self.vfs[vf];
+        if (!self.opts.require_bus_master || v.pci.bus_master()) && v.mem.is_some() {
+            return true;
+        }
+        self.dma_refused(vf, what)
+    }
+
+    /// The slow path of [`dma_ok`](Self::dma_ok): report and refuse.
+    #[cold]
+    #[inline(never)]
+    fn dma_refused(&mut self, vf: usize, what: &str) -> bool {
         let v = &mut self.vfs[vf];
         if self.opts.require_bus_master && !v.pci.bus_master() {
             if !v.bme_warned {
@@ -943,7 +970,7 @@ impl Sim {
                     format!("{what}: DMA with PCI Command.BusMaster clear (the device cannot master the bus)"),
                 );
             }
-            return None;
+            return false;
         }
         if v.mem.is_none() {
             self.log.violation(
@@ -951,8 +978,9 @@ impl Sim {
                 ViolationKind::DmaFault,
                 format!("{what}: no guest memory attached"),
             );
+            return false;
         }
-        self.vfs[vf].mem.clone()
+        true
     }
 
     fn process_atq(&mut self, vf: usize) {
@@ -1369,8 +1397,10 @@ impl Sim {
         self.handle_dp_events(vf, q, &mut ev, false);
         self.dpev = ev;
         if !frames.is_empty() {
-            let ports: Vec<PortFilters> = self.vfs.iter().map(|v| v.filters()).collect();
-            let mut dests = Vec::new();
+            let mut ports = std::mem::take(&mut self.ports);
+            let mut dests = std::mem::take(&mut self.dests);
+            self.fill_ports(&mut ports);
+            self.rx_causes.clear();
             for f in frames.iter() {
                 match self.veb.forward(Port::Vf(vf as u16), f, &ports, &mut dests) {
                     Ok(()) => {
@@ -1389,7 +1419,12 @@ impl Sim {
                                         self.uplink_out.push_back(f.to_vec());
                                     }
                                 }
-                                Port::Vf(n) => self.deliver_rx(n as usize, f),
+                                Port::Vf(n) => {
+                                    let n = n as usize;
+                                    if let Some(rq) = self.deliver_rx(n, f) {
+                                        self.note_rx_cause(n, rq);
+                                    }
+                                }
                             }
                         }
                     }
@@ -1402,6 +1437,9 @@ impl Sim {
                     }
                 }
             }
+            self.raise_rx_causes();
+            self.ports = ports;
+            self.dests = dests;
         }
         self.frames = frames;
         if done {
@@ -1409,49 +1447,94 @@ impl Sim {
         }
     }
 
-    /// Receive `frame` on VF `vf`: pick the queue by RSS (queue 0 without it).
-    fn deliver_rx(&mut self, vf: usize, frame: &[u8]) {
+    /// The VF ports' filters for the switch, into `ports` (allocations reused).
+    fn fill_ports(&self, ports: &mut Vec<PortFilters>) {
+        ports.resize_with(self.vfs.len(), PortFilters::default);
+        for (v, f) in self.vfs.iter().zip(ports.iter_mut()) {
+            v.fill_filters(f);
+        }
+    }
+
+    /// Remember that RX queue `q` of `vf` was written during this TX batch.
+    fn note_rx_cause(&mut self, vf: usize, q: usize) {
+        match self
+            .rx_causes
+            .iter_mut()
+            .find(|(v, qq, _)| *v == vf && *qq == q)
+        {
+            Some(e) => e.2 = 2,
+            None => self.rx_causes.push((vf, q, 1)),
+        }
+    }
+
+    /// Raise the RX causes noted during a TX batch. Virtual time does not move within
+    /// a batch and nothing in between looks at interrupt state, so raising a cause once
+    /// per written frame is the same as raising it once, and once more when more frames
+    /// followed: the first may fire the vector (clearing pending and INTENA); every
+    /// later one then leaves the same pending cause due after the ITR interval, which a
+    /// third cause at the same instant no longer changes (`Interrupts::cause`).
+    fn raise_rx_causes(&mut self) {
+        let causes = std::mem::take(&mut self.rx_causes);
+        for &(vf, q, n) in &causes {
+            for _ in 0..n {
+                self.queue_cause(vf, q, true);
+            }
+        }
+        self.rx_causes = causes;
+    }
+
+    /// Receive `frame` on VF `vf`: pick the queue by RSS (queue 0 without it). Returns
+    /// the queue whose ring was written; the caller raises its RX interrupt cause.
+    fn deliver_rx(&mut self, vf: usize, frame: &[u8]) -> Option<usize> {
         let v = &mut self.vfs[vf];
         if v.resetting() || !v.pf.active {
             v.counters.rx_discards += 1;
-            return;
+            return None;
         }
-        let Some(mem) = self.dma(vf, "RX write-back") else {
+        if !self.dma_ok(vf, "RX write-back") {
             self.vfs[vf].counters.rx_discards += 1;
-            return;
-        };
+            return None;
+        }
+        // Borrow the memory and the queue as disjoint fields (no Arc clone per frame).
         let v = &mut self.vfs[vf];
+        let mem = v.mem.as_deref()?;
         let rss_on = v.rss.key.iter().any(|&b| b != 0);
-        let q = if rss_on {
-            dp::rss_hash(&v.rss, frame)
-                .map(|h| dp::rss_queue(&v.rss, h) as usize)
-                .unwrap_or(0)
+        // Parsed once, for RSS here and for PTYPE/checksums in the RX engine.
+        let parsed = dp::wire::parse(frame);
+        let hash = if rss_on {
+            dp::rss_hash_parsed(&v.rss, frame, &parsed)
         } else {
-            0
+            None
         };
+        let q = hash.map_or(0, |h| dp::rss_queue(&v.rss, h) as usize);
         let Some(rxq) = v.rxq.get_mut(q).and_then(|r| r.as_mut()) else {
             v.counters.rx_discards += 1;
-            return;
+            return None;
         };
         let corrupt = if rxq.is_enabled() {
             self.faults.take_rx_corruption(vf)
         } else {
             None
         };
-        let mut ev = std::mem::take(&mut self.dpev);
+        // The scratch events borrowed in place (a disjoint field of self); taken out
+        // only when there is something to report.
+        let ev = &mut self.dpev;
         ev.clear();
         let meta = RxMeta {
             vlan_strip: v.pf.vlan_strip,
             rss: rss_on.then_some(&v.rss),
             corrupt,
+            parsed: Some((&parsed, hash)),
         };
-        let before = rxq.stats.clone();
-        let r = rxq.receive(&*mem, frame, &meta, &mut ev);
+        // Only the three counters copied below (cloning all of RxStats costs more).
+        let b = &rxq.stats;
+        let before = (b.vlan_stripped, b.rss_hashed, b.corrupted);
+        let r = rxq.receive(mem, frame, &meta, ev);
         let a = &rxq.stats;
         let c = &mut v.counters;
-        c.vlan_stripped += a.vlan_stripped - before.vlan_stripped;
-        c.rss_hashed += a.rss_hashed - before.rss_hashed;
-        c.rx_corrupted += a.corrupted - before.corrupted;
+        c.vlan_stripped += a.vlan_stripped - before.0;
+        c.rss_hashed += a.rss_hashed - before.1;
+        c.rx_corrupted += a.corrupted - before.2;
         match r {
             RxOutcome::Delivered { len, .. } => {
                 c.rx_frames += 1;
@@ -1470,15 +1553,17 @@ impl Sim {
             }
         }
         let written = ev.rx_written;
-        self.handle_dp_events(vf, q, &mut ev, true);
-        self.dpev = ev;
-        if written {
-            self.queue_cause(vf, q, true);
+        if !ev.violations.is_empty() || ev.mdd.is_some() {
+            let mut ev = std::mem::take(&mut self.dpev);
+            self.handle_dp_events(vf, q, &mut ev, true);
+            self.dpev = ev;
         }
+        written.then_some(q)
     }
 
     pub fn uplink_inject(&mut self, frame: &[u8]) {
-        let ports: Vec<PortFilters> = self.vfs.iter().map(|v| v.filters()).collect();
+        let mut ports = Vec::new();
+        self.fill_ports(&mut ports);
         let mut dests = Vec::new();
         if self
             .veb
@@ -1487,7 +1572,10 @@ impl Sim {
         {
             for d in dests {
                 if let Port::Vf(n) = d {
-                    self.deliver_rx(n as usize, frame);
+                    let n = n as usize;
+                    if let Some(q) = self.deliver_rx(n, frame) {
+                        self.queue_cause(n, q, true);
+                    }
                 }
             }
         }

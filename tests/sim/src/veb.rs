@@ -158,8 +158,17 @@ impl Veb {
         }
         let cast = wire::cast_of(&dst);
         let from_vf = src != Port::Uplink;
+        // For unicast: whether another port owns the MAC (whatever its state or VLANs)
+        // and whether the source owns it; one filter scan per port.
+        let (mut owned, mut to_self) = (false, false);
         for p in ports {
-            if Port::Vf(p.vf) == src || !p.up {
+            let owns = cast == Cast::Unicast && p.unicast.contains(&dst);
+            if Port::Vf(p.vf) == src {
+                to_self |= owns;
+                continue;
+            }
+            owned |= owns;
+            if !p.up {
                 continue;
             }
             if let Some(v) = vlan {
@@ -171,7 +180,7 @@ impl Veb {
                 || match cast {
                     Cast::Broadcast => true,
                     Cast::Multicast => p.multicast_promisc || p.multicast.contains(&dst),
-                    Cast::Unicast => p.unicast.contains(&dst),
+                    Cast::Unicast => owns,
                 };
             if take {
                 out.push(Port::Vf(p.vf));
@@ -179,22 +188,14 @@ impl Veb {
         }
         match cast {
             Cast::Broadcast | Cast::Multicast if from_vf => out.push(Port::Uplink),
-            Cast::Unicast => {
-                let owned = ports
-                    .iter()
-                    .any(|p| Port::Vf(p.vf) != src && p.unicast.contains(&dst));
-                let to_self = ports
-                    .iter()
-                    .any(|p| Port::Vf(p.vf) == src && p.unicast.contains(&dst));
-                if !owned && !to_self {
-                    if from_vf {
-                        out.push(Port::Uplink);
-                    } else {
-                        // Uplink unicast nobody owns: promiscuous ports may still have
-                        // taken a copy; count the drop only if nobody did.
-                        if out.is_empty() {
-                            return Err(VebDrop::UnknownUnicast);
-                        }
+            Cast::Unicast if !owned && !to_self => {
+                if from_vf {
+                    out.push(Port::Uplink);
+                } else {
+                    // Uplink unicast nobody owns: promiscuous ports may still have
+                    // taken a copy; count the drop only if nobody did.
+                    if out.is_empty() {
+                        return Err(VebDrop::UnknownUnicast);
                     }
                 }
             }

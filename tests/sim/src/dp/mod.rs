@@ -39,7 +39,7 @@
 //!   more than 5 descriptors → drop; on-wire length + 4 > max_pkt_size → drop. L3L4P
 //!   only for unfragmented IPv4/IPv6 TCP/UDP/SCTP with consistent lengths (6.7
 //!   recommendation); IPV6EXADD is set when IPv6 extension headers are present. The
-//!   write-back of each descriptor writes bytes 0-7 and 16-31 (zero) first, QW1 last.
+//!   write-back of each descriptor writes all 32 bytes with QW1 zero first, QW1 last.
 //! * RSS: non-IP frames are not hashed (FLTSTAT 0); unhashed frames belong on queue 0
 //!   ([`rx_queue_for`]).
 //! * A ring base that is not 128-byte aligned stops the queue with a violation (the HW
@@ -74,6 +74,7 @@ mod testutil;
 mod tx;
 pub mod wire;
 
+pub(crate) use rss::rss_hash_parsed;
 pub use rss::{
     rss_hash, rss_input, rss_queue, rx_queue_for, toeplitz, RssState, DEFAULT_HENA, RSS_KEY_LEN,
     RSS_LUT_LEN,
@@ -81,6 +82,20 @@ pub use rss::{
 pub use rx::{RxCorruption, RxDrop, RxMeta, RxOutcome, RxQueue, RxQueueCfg, RxStats};
 pub use tx::{TxFrames, TxQueue, TxQueueCfg, TxStats};
 pub use wire::{cast_of, Cast};
+
+/// `i % n` for the ring arithmetic, where `i` is almost always below `2 * n` (an index
+/// below `n` plus a count below `n`): a compare and a subtraction instead of a
+/// division per descriptor. `n` must not be 0.
+#[inline]
+pub(crate) fn ring_wrap(i: usize, n: usize) -> usize {
+    if i < n {
+        i
+    } else if i < 2 * n {
+        i - n
+    } else {
+        i % n
+    }
+}
 
 /// What one call into the data path produced, for the caller to act on.
 ///
@@ -320,5 +335,17 @@ mod pipeline_tests {
         }
         assert_eq!(rxq.stats.csum_checked, 4);
         assert!(ev.tx_completed && ev.rx_written);
+    }
+}
+
+#[cfg(test)]
+mod ring_wrap_tests {
+    #[test]
+    fn ring_wrap_is_modulo() {
+        for n in [1usize, 2, 7, 64, 4096] {
+            for i in (0..3 * n + 2).chain([usize::MAX / 2]) {
+                assert_eq!(super::ring_wrap(i, n), i % n, "i {i} n {n}");
+            }
+        }
     }
 }

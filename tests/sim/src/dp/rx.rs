@@ -60,6 +60,9 @@ pub struct RxMeta<'a> {
     pub rss: Option<&'a RssState>,
     /// Fault injection: write a deliberately bad write-back for this frame.
     pub corrupt: Option<RxCorruption>,
+    /// The frame's [`wire::parse`] and its RSS hash under `rss`, when the caller has
+    /// already computed them (to pick the queue); None = computed here.
+    pub parsed: Option<(&'a wire::Parsed, Option<u32>)>,
 }
 
 /// Deliberately bad write-backs, to test driver robustness. The frame's bytes are
@@ -221,7 +224,7 @@ impl RxQueue {
         if n == 0 || self.tail as usize >= n {
             return 0;
         }
-        (self.tail as usize + n - usize::from(self.head)) % n
+        super::ring_wrap(self.tail as usize + n - usize::from(self.head), n)
     }
 
     fn buf_size(&self) -> usize {
@@ -287,7 +290,15 @@ impl RxQueue {
         }
 
         // Parse the frame as it arrived (tags included), then strip.
-        let parsed = wire::parse(frame);
+        let own;
+        let (parsed, hash) = match meta.parsed {
+            Some((p, h)) => (p, meta.rss.and(h)),
+            None => {
+                own = wire::parse(frame);
+                let h = meta.rss.and_then(|rss| rss_hash_parsed(rss, frame, &own));
+                (&own, h)
+            }
+        };
         let strip = match parsed.outer_tag {
             Some((wire::ETHERTYPE_VLAN, tci)) if meta.vlan_strip => Some(tci),
             _ => None,
@@ -319,14 +330,13 @@ impl RxQueue {
         let first = need.min(n - head);
         let base = self.cfg.ring_base;
         let desc_addr = |i: usize| base.wrapping_add((i * RX_DESC_LEN) as u64);
-        let fetch = mem
-            .read(desc_addr(head), &mut descs[..first * RX_DESC_LEN])
-            .and_then(|()| {
-                mem.read(
-                    desc_addr(0),
-                    &mut descs[first * RX_DESC_LEN..need * RX_DESC_LEN],
-                )
-            });
+        let mut fetch = mem.read(desc_addr(head), &mut descs[..first * RX_DESC_LEN]);
+        if fetch.is_ok() && first < need {
+            fetch = mem.read(
+                desc_addr(0),
+                &mut descs[first * RX_DESC_LEN..need * RX_DESC_LEN],
+            );
+        }
         if let Err(fault) = fetch {
             return self.violation(
                 ev,
@@ -355,10 +365,7 @@ impl RxQueue {
 
         // Status of the EOF descriptor.
         let cast = wire::cast_of(frame);
-        let csum = wire::verify_checksums(frame, &parsed);
-        let hash = meta
-            .rss
-            .and_then(|rss| rss_hash_parsed(rss, frame, &parsed));
+        let csum = wire::verify_checksums(frame, parsed);
         let mut status = RXD_DD
             | RXD_EOF
             | ((cast as u64) << RXD_UMBCAST_SHIFT)
@@ -390,7 +397,9 @@ impl RxQueue {
             None => {}
         }
 
-        // Write-backs, EOF descriptor last; within each, bytes 0-7 and 16-31 first.
+        // Write-backs, EOF descriptor last; within each, QW1 (DD) last: the whole
+        // descriptor first with QW1 zero (DD still clear, so a driver polling DD sees
+        // nothing yet), then QW1 alone. Two accesses per descriptor, not three.
         for i in 0..need {
             let eof = i + 1 == need;
             let mut wb = [0u8; RX_DESC_LEN];
@@ -403,12 +412,10 @@ impl RxQueue {
                     | (u64::from(parsed.ptype) << RXD_PTYPE_SHIFT)
                     | (bsz as u64) << RXD_LEN_PBUF_SHIFT
             };
-            wb[8..16].copy_from_slice(&qw1.to_le_bytes());
-            let addr = desc_addr((head + i) % n);
+            let addr = desc_addr(super::ring_wrap(head + i, n));
             let r = mem
-                .write(addr, &wb[..8])
-                .and_then(|()| mem.write(addr.wrapping_add(16), &wb[16..]))
-                .and_then(|()| mem.write(addr.wrapping_add(8), &wb[8..16]));
+                .write(addr, &wb)
+                .and_then(|()| mem.write(addr.wrapping_add(8), &qw1.to_le_bytes()));
             if let Err(fault) = r {
                 return self.violation(
                     ev,
@@ -420,7 +427,7 @@ impl RxQueue {
             }
         }
 
-        self.head = ((head + need) % n) as u16;
+        self.head = super::ring_wrap(head + need, n) as u16;
         ev.rx_written = true;
         let s = &mut self.stats;
         s.packets += 1;
@@ -705,6 +712,47 @@ mod tests {
         assert_eq!(r.qw0(1), 0);
     }
 
+    /// The emulated PF parses and hashes once (to pick the queue) and hands both in
+    /// `RxMeta::parsed`: the write-back must be the one the engine computes itself, and
+    /// a hash handed in without `rss` must not be reported.
+    #[test]
+    fn caller_parse_and_hash_give_the_same_write_back() {
+        let mut f = eth(MAC_B, MAC_A, 0x0800);
+        f.extend(ipv4(6, 40, 0, 0));
+        f.extend(tcp(2794, 1766, 0, 0x02));
+        fix_sums(&mut f, 14, false);
+        let mut rss = RssState::default();
+        rss.key
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, k)| *k = i as u8 | 1);
+        let mut r = Rig::new(64, 63, BUF as u32, 1522);
+        let own = RxMeta {
+            rss: Some(&rss),
+            ..Default::default()
+        };
+        r.rx(&f, &own);
+        let p = crate::dp::wire::parse(&f);
+        let h = crate::dp::rss_hash_parsed(&rss, &f, &p);
+        assert!(h.is_some());
+        let given = RxMeta {
+            rss: Some(&rss),
+            parsed: Some((&p, h)),
+            ..Default::default()
+        };
+        r.rx(&f, &given);
+        assert_eq!(r.qw0(0), r.qw0(1));
+        assert_eq!(r.qw1(0), r.qw1(1));
+        assert_eq!((r.qw1(1) >> 12) & 3, 3, "FLTSTAT = RSS hash");
+        let no_rss = RxMeta {
+            parsed: Some((&p, h)),
+            ..Default::default()
+        };
+        r.rx(&f, &no_rss);
+        assert_eq!((r.qw1(2) >> 12) & 3, 0, "no RSS state: no hash");
+        assert_eq!(r.qw0(2) >> 32, 0);
+    }
+
     #[test]
     fn checksum_errors_and_cast_bits() {
         let mut r = Rig::new(64, 63, BUF as u32, 1522);
@@ -839,6 +887,7 @@ mod tests {
                 vlan_strip: rnd() & 1 == 0,
                 rss: Some(&rss),
                 corrupt: None,
+                parsed: None,
             };
             let _ = r.rx(&f, &meta);
         }

@@ -336,7 +336,7 @@ impl TxQueue {
             return self.fatal(ev, v);
         }
         let head = usize::from(self.head);
-        let avail = (self.tail as usize + n - head) % n;
+        let avail = super::ring_wrap(self.tail as usize + n - head, n);
         if avail > 0 {
             self.fetch_head = head;
             if let Err(v) = self.fetch(mem, head, avail) {
@@ -668,7 +668,8 @@ impl TxQueue {
 
     /// Ring index of the descriptor at position `pos` of the current fetch.
     fn ring_index(&self, pos: usize) -> u16 {
-        ((self.fetch_head + pos) % usize::from(self.cfg.ring_len).max(1)) as u16
+        // fetch_head < ring_len and pos <= avail < ring_len: one subtraction wraps.
+        super::ring_wrap(self.fetch_head + pos, usize::from(self.cfg.ring_len).max(1)) as u16
     }
 
     /// Non-TSO checksum offload on `self.pkt` in place (contract 6.2 recommendation:
