@@ -13,6 +13,28 @@
 //!   ring must never exist);
 //! * the interrupt filters read only atomics and BAR0.
 //!
+//! ## Why the serialised data path still takes the QLock
+//! iflib serialises each queue's data path: `txd_encap`, `txd_flush` and
+//! `txd_credits_update(clear = true)` run in `iflib_txq_drain` (the mp_ring consumer,
+//! one at a time per ring; in 15's simple_tx mode under the TXQ lock), and
+//! `rxd_pkt_get`/`rxd_refill`/`rxd_flush` in `iflib_rxeof` (the queue's RX grouptask).
+//! That alone would let those calls take `&mut` without an atomic, if every other
+//! user of the ring could be kept off it without one. Three cannot:
+//! * the filter-context calls (`iflib_fast_intr_rxtx`, `iflib_txq_can_drain`), which
+//!   iflib runs concurrently with the task (they would need a read-only path over
+//!   immutable geometry, DMA words read atomically on both sides, and an atomic
+//!   mirror of the consumer state);
+//! * `IFDI_INIT` (`ravf_if_init` re-initialises the rings): iflib_stop separates it
+//!   from a late drainer or RX task only by `IFDI_INTR_DISABLE` + `DELAY(1000)` (its
+//!   own comment: "make sure all transmitters have completed before proceeding XXX"),
+//!   not by draining them, so without the lock that window would be two `&mut` to
+//!   one ring — undefined behaviour rather than a benign race;
+//! * the sysctl counters (`QueueCounters` live inside the ring), read at any time.
+//!
+//! So the lock stays; what it costs was cut to the minimum: one inline `lock
+//! cmpxchg` (Acquire) to take it and one plain store (Release) to drop it, with the
+//! bounded spin out of line (`QLock::lock`), and no closure left un-inlined.
+//!
 //! Fields that are neither atomics nor behind one of those locks are written only
 //! before the state is published (attach_pre) or with iflib's CTX lock held while no
 //! data path or filter can use them (queue and IRQ setup/teardown).

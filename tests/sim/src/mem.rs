@@ -209,6 +209,23 @@ impl HostMemory {
         }
     }
 
+    /// Append the `len` bytes at `iova` to `out`, as [`GuestMemory::read`] would read
+    /// them, without zero-filling `out` first (the harness's RX path assembles frames
+    /// this way). On a fault `out` is left as it was.
+    pub fn read_append(&self, iova: u64, len: usize, out: &mut Vec<u8>) -> Result<(), DmaFault> {
+        out.reserve(len);
+        self.with_range(iova, len, |p| {
+            let at = out.len();
+            // SAFETY: p is valid for len bytes (with_range); reserve made room for len
+            // more bytes after `at` in out's own allocation, which cannot overlap guest
+            // memory; set_len only covers bytes just initialised by the copy.
+            unsafe {
+                std::ptr::copy_nonoverlapping(p, out.as_mut_ptr().add(at), len);
+                out.set_len(at + len);
+            }
+        })
+    }
+
     /// Run `f` on the host address of `[iova, iova + len)`, or fault if the range is
     /// not inside one mapping.
     #[inline]
@@ -384,5 +401,21 @@ mod tests {
             assert_eq!(x, v);
         }
         churn.join().unwrap();
+    }
+
+    #[test]
+    fn read_append_appends_or_leaves_out_alone() {
+        let m = HostMemory::new();
+        let b = m.alloc(64, 64);
+        m.write(b.iova, &[9, 8, 7, 6]).unwrap();
+        let mut out = vec![1, 2];
+        m.read_append(b.iova + 1, 3, &mut out).unwrap();
+        assert_eq!(out, [1, 2, 8, 7, 6]);
+        assert!(
+            m.read_append(b.iova + 60, 8, &mut out).is_err(),
+            "overrun faults"
+        );
+        assert!(m.read_append(b.vaddr as u64, 1, &mut out).is_err());
+        assert_eq!(out, [1, 2, 8, 7, 6], "unchanged after a fault");
     }
 }
