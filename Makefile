@@ -35,4 +35,8 @@ kmod-check:
 bench:
 	bash tests/bench/bench.sh
 
-.PHONY: all module load unload demo demo-netns check check-guest kmod-check bench
+# Coverage-guided fuzzing (nightly + cargo-fuzz): each target for FUZZ_SECS (30) seconds.
+fuzz:
+	bash fuzz/run.sh $(FUZZ_SECS)
+
+.PHONY: all module load unload demo demo-netns check check-guest kmod-check bench fuzz

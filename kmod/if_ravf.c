@@ -224,11 +224,33 @@ ravf_probe(device_t dev)
 	return (ravf_prefer ? BUS_PROBE_VENDOR : BUS_PROBE_LOW_PRIORITY);
 }
 
+/*
+ * device_detach: iflib_device_detach detaches iflib's admin task from its taskqueue
+ * (14.x iflib_tqg_detach) before it calls IFDI_DETACH, and enqueueing that task
+ * afterwards dereferences a NULL taskqueue. ravf's own admin task enqueues it when the
+ * link changes, so tell the Rust side first (it stops doing so and drains its task),
+ * and undo that if iflib refuses to detach (EBUSY while a VLAN uses the interface).
+ * iflib's device softc is its context (iflib_device_register: device_set_softc).
+ */
+static int
+ravf_device_detach(device_t dev)
+{
+	if_ctx_t ctx = device_get_softc(dev);
+	int error;
+
+	if (ctx != NULL)
+		ravf_set_detaching(ctx, 1);
+	error = iflib_device_detach(dev);
+	if (error != 0 && ctx != NULL)
+		ravf_set_detaching(ctx, 0);
+	return (error);
+}
+
 static device_method_t ravf_methods[] = {
 	DEVMETHOD(device_register, ravf_register),
 	DEVMETHOD(device_probe, ravf_probe),
 	DEVMETHOD(device_attach, iflib_device_attach),
-	DEVMETHOD(device_detach, iflib_device_detach),
+	DEVMETHOD(device_detach, ravf_device_detach),
 	DEVMETHOD(device_shutdown, iflib_device_shutdown),
 	DEVMETHOD(device_suspend, iflib_device_suspend),
 	DEVMETHOD(device_resume, iflib_device_resume),

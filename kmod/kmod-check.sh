@@ -14,7 +14,8 @@
 #      FreeBSD build does;
 #   5. kmod/objcheck.py gates on ravf_rust.o: relocations, FPU instructions, undefined
 #      symbols against kmod/kpi-allowlist.txt, panic reachability from the data path,
-#      stack frames, sections;
+#      sleeping/allocating calls reachable from non-sleepable contexts (the data path,
+#      the filters, the timer callout), stack frames, sections;
 #   6. optional, when RAVF_FBSD_HDRS=<dir> points at a FreeBSD header tree (see
 #      kmod/fbsd-compile.sh): compile kmod/*.c against it with kern.mk/kmod.mk flags and
 #      -Werror, link everything into if_ravf.o with ld.lld -m elf_x86_64_fbsd -r, and run

@@ -19,6 +19,12 @@ the script exits 1 if any gate fails. The gates:
             each entry naming the FreeBSD header that declares it.
   panic     no panic machinery reachable from the data-path roots (ravf_isc_*, the
             queue interrupt filter): a call graph from the relocations of every function.
+  sleep     no sleeping or allocating call reachable from the roots that run where
+            sleeping is forbidden (the if_txrx callbacks, both MSI-X filters, ifdi_timer,
+            which iflib's callout runs with the TX queue mutex held, and the ifdi methods
+            iflib may call from interrupt context or with a mutex held): the same call
+            graph as the panic gate, against the KPI functions that may sleep (sx, pause,
+            taskqueue drain/free, busdma and IRQ setup, malloc/free).
   frame     no stack frame larger than --max-frame bytes (amd64 kernel stacks are
             KSTACK_PAGES=4 pages, shared with iflib and the network stack above us).
 
@@ -396,24 +402,40 @@ def build_graph(elf):
     return edges
 
 
+# Functions that may sleep (or allocate/free, which the data path must not do either).
+# The ravf_kpi_* wrappers are ours (kmod/ravf_kpi.c, contexts in ffi/src/kpi.rs); the
+# others are what those wrappers and the Rust side call in the kernel.
+SLEEP_EXACT = {
+    "ravf_kpi_sleep_us", "ravf_kpi_mtx_init", "ravf_kpi_mtx_lock", "ravf_kpi_mtx_destroy",
+    "ravf_kpi_admin_task_init", "ravf_kpi_admin_task_drain", "ravf_kpi_admin_task_free",
+    "ravf_kpi_bar0_map", "ravf_kpi_bar0_unmap", "ravf_kpi_pci_enable_busmaster",
+    "ravf_kpi_malloc", "ravf_kpi_free", "ravf_kpi_mc_list",
+    "iflib_dma_alloc_align", "iflib_dma_free", "iflib_irq_alloc_generic", "iflib_irq_free",
+    "iflib_softirq_alloc_generic",
+    "pause_sbt", "_sx_xlock", "_sx_slock", "_sx_xlock_hard", "sx_init_flags",
+    "taskqueue_drain", "taskqueue_free", "taskqueue_create_fast", "malloc", "free",
+    "bus_alloc_resource", "bus_release_resource", "sysctl_ctx_free",
+}
+# Roots that must not sleep: the data path, the filters, the timer callout, and the
+# ifdi methods iflib calls from its interrupt/callout paths (intr_enable/disable, the
+# queue re-arms) or that must stay lock-free (get_counter).
+SLEEP_ROOTS = (r"^(ravf_isc_|ravf_msix_|ravf_if_timer$|ravf_if_get_counter$|"
+               r"ravf_if_intr_enable$|ravf_if_intr_disable$|ravf_if_rx_queue_intr_enable$|"
+               r"ravf_if_tx_queue_intr_enable$)")
+
+
+def is_sleep(name, _dem):
+    return name in SLEEP_EXACT
+
+
 def is_panic(name, dem):
     if name in PANIC_EXACT:
         return True
     return any(p in dem for p in PANIC_PATTERNS)
 
 
-def gate_panic(elf, rep, root_re, expect_roots, names):
-    edges = build_graph(elf)
-    roots = sorted({s["name"] for s in elf.symbols
-                    if s["shndx"] != SHN_UNDEF and re.match(root_re, s["name"])})
-    if expect_roots and len(roots) < expect_roots:
-        rep.fail("panic", f"found {len(roots)} data-path root(s) matching /{root_re}/, "
-                 f"expected at least {expect_roots}", roots)
-        if not roots:
-            return
-    allnodes = set(edges) | {d for ds in edges.values() for d in ds}
-    dem = demangle_all(sorted(allnodes | set(roots)))
-    names.update(dem)
+def reach(edges, roots, dem, pred):
+    """For each root, the shortest call path to a node matching pred, if any."""
     bad = []
     for root in roots:
         parent = {root: None}
@@ -421,7 +443,7 @@ def gate_panic(elf, rep, root_re, expect_roots, names):
         hit = None
         while q:
             n = q.popleft()
-            if n != root and is_panic(n, dem.get(n, n)):
+            if n != root and pred(n, dem.get(n, n)):
                 hit = n
                 break
             for m in sorted(edges.get(n, ())):
@@ -435,11 +457,38 @@ def gate_panic(elf, rep, root_re, expect_roots, names):
                 path.append(dem.get(n, n))
                 n = parent[n]
             bad.append(f"{root}: " + " -> ".join(reversed(path)))
+    return bad
+
+
+def gate_panic(elf, rep, root_re, expect_roots, names, edges):
+    roots = sorted({s["name"] for s in elf.symbols
+                    if s["shndx"] != SHN_UNDEF and re.match(root_re, s["name"])})
+    if expect_roots and len(roots) < expect_roots:
+        rep.fail("panic", f"found {len(roots)} data-path root(s) matching /{root_re}/, "
+                 f"expected at least {expect_roots}", roots)
+        if not roots:
+            return
+    allnodes = set(edges) | {d for ds in edges.values() for d in ds}
+    dem = demangle_all(sorted(allnodes | set(roots)))
+    names.update(dem)
+    bad = reach(edges, roots, dem, is_panic)
     if bad:
         rep.fail("panic", f"panic machinery reachable from {len(bad)} of {len(roots)} "
                  f"data-path root(s)", bad)
     else:
         rep.ok("panic", f"no panic path from {len(roots)} root(s): {' '.join(roots)}")
+
+
+def gate_sleep(elf, rep, root_re, names, edges):
+    roots = sorted({s["name"] for s in elf.symbols
+                    if s["shndx"] != SHN_UNDEF and re.match(root_re, s["name"])})
+    bad = reach(edges, roots, names, is_sleep)
+    if bad:
+        rep.fail("sleep", f"a sleeping/allocating call is reachable from {len(bad)} of "
+                 f"{len(roots)} non-sleepable root(s)", bad)
+    else:
+        rep.ok("sleep", f"no sleeping or allocating call from {len(roots)} non-sleepable "
+               f"root(s)")
 
 
 def main():
@@ -448,6 +497,8 @@ def main():
     ap.add_argument("--allowlist", required=True)
     ap.add_argument("--roots", default=r"^(ravf_isc_|ravf_msix_que$)",
                     help="regex of the data-path root symbols")
+    ap.add_argument("--sleep-roots", default=SLEEP_ROOTS,
+                    help="regex of the roots from which nothing may sleep")
     ap.add_argument("--expect-roots", type=int, default=0,
                     help="fail unless at least this many roots exist")
     ap.add_argument("--max-frame", type=int, default=2048)
@@ -467,7 +518,9 @@ def main():
     gate_reloc(elf, rep)
     insns = list(disassemble(args.object))
     names = {}
-    gate_panic(elf, rep, args.roots, args.expect_roots, names)
+    edges = build_graph(elf)
+    gate_panic(elf, rep, args.roots, args.expect_roots, names, edges)
+    gate_sleep(elf, rep, args.sleep_roots, names, edges)
     gate_fpu(insns, rep, names)
     gate_frame(insns, rep, names, args.max_frame)
     und = gate_undef(elf, rep, allow, allow_bad)

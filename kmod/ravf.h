@@ -68,5 +68,7 @@ void	ravf_sysctl_detach(if_ctx_t ctx);
 
 /* Exported by ffi/ (the admin taskqueue's work function). */
 void	ravf_admin_task(void *arg);
+/* Exported by ffi/: device_detach begins (1) or was refused by iflib (0). */
+void	ravf_set_detaching(if_ctx_t ctx, int detaching);
 
 #endif /* _RAVF_H_ */

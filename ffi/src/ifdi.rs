@@ -81,6 +81,7 @@ pub(crate) unsafe fn alloc_state(
         addr_of_mut!((*p).ctl).write(ctl);
         addr_of_mut!((*p).initialized).write(AtomicBool::new(false));
         addr_of_mut!((*p).running).write(AtomicBool::new(false));
+        addr_of_mut!((*p).detaching).write(AtomicBool::new(false));
         addr_of_mut!((*p).timer_due).write(AtomicBool::new(false));
         addr_of_mut!((*p).admin_irqs).write(AtomicU64::new(0));
         addr_of_mut!((*p).link_snap).write(AtomicU64::new(0));
@@ -115,6 +116,34 @@ pub(crate) unsafe fn alloc_state(
         // Layout::new::<RavfState>(), as Box requires.
         Some(Box::from_raw(p))
     }
+}
+
+/// Compile-time guard for `alloc_state`: it writes every field of `RavfState` by hand
+/// through raw pointers, and a field it forgot would be read uninitialised. This
+/// pattern names every field without `..`, so adding a field to `RavfState` fails to
+/// compile here until it is listed (and written in `alloc_state`).
+#[allow(dead_code)]
+fn alloc_state_writes_every_field(s: &RavfState) {
+    let RavfState {
+        ctx: _,
+        dev: _,
+        bar: _,
+        admin_tq: _,
+        ctl: _,
+        initialized: _,
+        running: _,
+        detaching: _,
+        timer_due: _,
+        admin_irqs: _,
+        link_snap: _,
+        stats: _,
+        ntxq: _,
+        nrxq: _,
+        head_wb: _,
+        txq: _,
+        rxq: _,
+        irqs: _,
+    } = s;
 }
 
 /// `Vf::attach_boxed` in a frame of its own (not inlined into attach_pre): the core
@@ -206,20 +235,38 @@ pub unsafe extern "C" fn ravf_if_attach_pre(ctx: if_ctx_t) -> c_int {
     let tun = crate::sysctl::sanitize_tunables(raw);
     let head_wb = tun.rt_enable_head_writeback != 0;
     // SAFETY: live ctx/dev, mapped bar.
-    let Some(mut st) = (unsafe { alloc_state(ctx, dev, bar, bar_size, ctl, head_wb) }) else {
+    let Some(st) = (unsafe { alloc_state(ctx, dev, bar, bar_size, ctl, head_wb) }) else {
         unmap();
         return ENOMEM;
     };
-    let st_ptr: *mut RavfState = &mut *st;
-    // SAFETY: live device; the task argument is the boxed state, which outlives the
+    // From here on the state is handled through a raw pointer and shared references
+    // only: once the taskqueue exists, its task may run (the core's handshake can
+    // schedule it) and take `&RavfState` from the same pointer, which a live `Box`
+    // (a unique owner) would alias. The Box is rebuilt only to free the state, after
+    // the taskqueue is gone.
+    let st_ptr: *mut RavfState = Box::into_raw(st);
+    // SAFETY: live device; the task argument is the state, which outlives the
     // taskqueue (freed in detach, or below on failure, before the state).
     let tq = unsafe { kpi::ravf_kpi_admin_task_init(dev, st_ptr.cast()) };
-    if tq.is_null() {
-        drop(st);
+    let free_state = move |tq: *mut c_void| {
+        if !tq.is_null() {
+            // SAFETY: tq is live and freed once (drained first: no task runs after).
+            unsafe { kpi::ravf_kpi_admin_task_free(tq) };
+        }
+        // SAFETY: from Box::into_raw above, never published, and no other user is
+        // left (the taskqueue is freed).
+        drop(unsafe { Box::from_raw(st_ptr) });
         unmap();
+    };
+    if tq.is_null() {
+        free_state(tq);
         return ENOMEM;
     }
-    st.admin_tq = tq;
+    // SAFETY: nothing has been enqueued on the new taskqueue yet, so this thread is
+    // the only user of the state: the one plain write to it after allocation.
+    unsafe { (*st_ptr).admin_tq = tq };
+    // SAFETY: valid until freed below or in detach; only shared references from now.
+    let st: &RavfState = unsafe { &*st_ptr };
 
     // SAFETY: ctx/dev live; a second handle on the same BAR mapping for the core
     // (unmapped only in detach, after the Vf is dropped).
@@ -228,10 +275,7 @@ pub unsafe extern "C" fn ravf_if_attach_pre(ctx: if_ctx_t) -> c_int {
         Ok(vf) => vf,
         Err(e) => {
             log_dev(dev, Level::Error, format_args!("attach failed: {e}"));
-            // SAFETY: tq is live and freed once; nothing else references it yet.
-            unsafe { kpi::ravf_kpi_admin_task_free(tq) };
-            drop(st);
-            unmap();
+            free_state(tq);
             return err_errno(e);
         }
     };
@@ -256,7 +300,7 @@ pub unsafe extern "C" fn ravf_if_attach_pre(ctx: if_ctx_t) -> c_int {
 
     // Publish: from here on iflib may call anything with this softc.
     // SAFETY: sc is the zeroed softc iflib allocated for us.
-    unsafe { (*sc).rs = Box::into_raw(st).cast() };
+    unsafe { (*sc).rs = st_ptr.cast() };
     0
 }
 
@@ -315,15 +359,19 @@ pub unsafe extern "C" fn ravf_if_detach(ctx: if_ctx_t) -> c_int {
     if sc.is_null() {
         return 0;
     }
-    // SAFETY: sc is our softc; take ownership of the state (unpublish first).
+    // SAFETY: sc is our softc; unpublish the state (if_txrx callbacks and sysctl
+    // handlers resolve it through the softc and now see none).
     let rs = unsafe { core::mem::replace(&mut (*sc).rs, ptr::null_mut()) }.cast::<RavfState>();
     if rs.is_null() {
         return 0;
     }
-    // SAFETY: `rs` came from Box::into_raw in attach_pre and is unpublished now.
-    let st = unsafe { Box::from_raw(rs) };
+    // Shared access only until the IRQ filters and the admin task, which hold their
+    // own pointers to the state, are gone; the Box is rebuilt after that, to free it.
+    // SAFETY: `rs` came from Box::into_raw in attach_pre and is not freed yet.
+    let st: &RavfState = unsafe { &*rs };
     st.running.store(false, Ordering::Release);
     st.initialized.store(false, Ordering::Release);
+    st.detaching.store(true, Ordering::Release);
 
     // Stop the VF. Vf::detach waits for DISABLE_QUEUES itself (bounded).
     let vf = {
@@ -335,18 +383,9 @@ pub unsafe extern "C" fn ravf_if_detach(ctx: if_ctx_t) -> c_int {
     };
 
     // IRQs: the filters reference the state; free them before it goes.
-    // SAFETY: CTX lock held; nothing else touches `irqs` now.
-    let irqs = unsafe { &mut *st.irqs.get() };
-    for irq in irqs.rx.iter_mut().take(usize::from(irqs.rx_allocated)) {
-        // SAFETY: allocated by iflib_irq_alloc_generic in msix_intr_assign.
-        unsafe { kpi::iflib_irq_free(ctx, irq) };
-    }
-    irqs.rx_allocated = 0;
-    if irqs.admin_allocated {
-        // SAFETY: as above.
-        unsafe { kpi::iflib_irq_free(ctx, &mut irqs.admin) };
-        irqs.admin_allocated = false;
-    }
+    // SAFETY: CTX lock held (msix_intr_assign, the only other user of `irqs`, runs
+    // under it too); the filters never touch `irqs`.
+    free_irqs(ctx, unsafe { &mut *st.irqs.get() });
 
     // The admin task may still be queued or running: drain and free it before the
     // state it points to goes away. Not holding the control lock here.
@@ -365,10 +404,34 @@ pub unsafe extern "C" fn ravf_if_detach(ctx: if_ctx_t) -> c_int {
     // The core owns AQ DMA memory (freed through iflib_dma_free on drop) and a KBar.
     drop(vf);
     let (dev, bar) = (st.dev, st.bar.handle());
-    drop(st);
+    // SAFETY: no filter, task, callback or sysctl handler can reach the state any
+    // more (IRQs freed, taskqueue freed, softc unpublished, sysctl nodes removed by
+    // the shim before this call): this is the only reference left.
+    drop(unsafe { Box::from_raw(rs) });
     // SAFETY: mapped in attach_pre, no user left.
     unsafe { kpi::ravf_kpi_bar0_unmap(dev, bar) };
     0
+}
+
+/// Called by the C shim's device_detach before `iflib_device_detach` (`detaching`
+/// non-zero), and again with zero if iflib refused to detach (a VLAN still on the
+/// interface). See `RavfState::detaching`: once this returns with `detaching` set,
+/// ravf's admin task no longer calls into iflib's admin task, which iflib detaches
+/// from its taskqueue before IFDI_DETACH.
+///
+/// # Safety
+/// `ctx` is the iflib context of an attached ravf device (`device_get_softc` of it);
+/// sleepable context (newbus detach, no iflib lock held).
+#[no_mangle]
+pub unsafe extern "C" fn ravf_set_detaching(ctx: if_ctx_t, detaching: c_int) {
+    let st = state_or!(ctx);
+    st.detaching.store(detaching != 0, Ordering::Release);
+    if detaching != 0 && !st.admin_tq.is_null() {
+        // A task that read the flag before the store may still be about to enqueue
+        // iflib's admin task: wait for it. Later runs see the flag.
+        // SAFETY: live taskqueue handle (freed only in ifdi_detach, after this).
+        unsafe { kpi::ravf_kpi_admin_task_drain(st.admin_tq) };
+    }
 }
 
 /// ifdi_shutdown: nothing beyond what iflib does (iavf returns 0).

@@ -137,23 +137,36 @@ pub fn handle_report(st: &RavfState, ctl: &mut CtlGuard<'_, Ctl>, rep: &AdminRep
     // iflib hears about the link from ifdi_update_admin_status, under its CTX lock, as
     // FreeBSD iavf does: ask iflib's admin task to run when what it was last told is
     // stale.
-    if ctl.reported != Some(normalize(shown_link(st, link))) {
-        // SAFETY: st.ctx is the live iflib context (until detach, which drains this
-        // task first).
+    let stale = ctl.reported != Some(normalize(shown_link(st, link)));
+    notify_iflib(st, stale, rep.reinit_needed);
+    if rep.more_work && !st.admin_tq.is_null() {
+        // SAFETY: live taskqueue handle.
+        unsafe { kpi::ravf_kpi_admin_task_enqueue(st.admin_tq) };
+    }
+}
+
+/// Ask iflib's admin task to run (`stale`: the link iflib was told is out of date) and
+/// for a full stop/init (`reinit`). iflib's admin task exists only from
+/// msix_intr_assign until device_detach begins (`RavfState::iflib_admin_ok`); outside
+/// that window nothing is asked of it. Nothing is lost: ifdi_init reports the link,
+/// and a reinit request before attach_post or during detach has nothing to
+/// reinitialise.
+pub(crate) fn notify_iflib(st: &RavfState, stale: bool, reinit: bool) {
+    if !st.iflib_admin_ok() {
+        return;
+    }
+    if stale {
+        // SAFETY: st.ctx is the live iflib context and its admin task is attached
+        // (iflib_admin_ok; ravf_set_detaching drains this task after clearing it).
         unsafe { kpi::iflib_admin_intr_deferred(st.ctx) };
     }
-    if rep.reinit_needed {
+    if reinit {
         // Full stop/init by iflib's admin task (which then calls ifdi_init).
-        // SAFETY: st.ctx is the live iflib context (until detach, which drains this
-        // task first).
+        // SAFETY: as above.
         unsafe {
             kpi::iflib_request_reset(st.ctx);
             kpi::iflib_admin_intr_deferred(st.ctx);
         }
-    }
-    if rep.more_work && !st.admin_tq.is_null() {
-        // SAFETY: live taskqueue handle.
-        unsafe { kpi::ravf_kpi_admin_task_enqueue(st.admin_tq) };
     }
 }
 

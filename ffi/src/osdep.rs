@@ -85,7 +85,14 @@ const KDMA_ALIGN: usize = 8;
 
 impl KDma {
     /// Borrow memory someone else owns (iflib's descriptor rings, which iflib aligns to
-    /// `isc_q_align`, 128 for ravf). `None` if `vaddr` is NULL or not 8-byte aligned.
+    /// `isc_q_align`: PAGE_SIZE in kmod/if_ravf.c, above the 128 bytes the queue
+    /// contexts need). `None` if `vaddr` is NULL or not 8-byte aligned.
+    ///
+    /// iflib frees the ring memory (`iflib_tx/rx_structures_free`) before it calls
+    /// IFDI_DETACH/IFDI_QUEUES_FREE, which drop the rings: in that window the pointer
+    /// dangles but is never dereferenced (the queues are stopped, their vectors masked
+    /// by IFDI_INTR_DISABLE and their filters answer without touching the rings while
+    /// `running` is clear), and a dangling raw pointer is not itself undefined.
     ///
     /// # Safety
     /// `vaddr` must be valid for reads and writes of `len` bytes, and stay so (and not

@@ -327,6 +327,12 @@ pub struct RavfState {
     pub initialized: AtomicBool,
     /// Queues enabled and iflib running (FreeBSD RUNNING): queue filters schedule.
     pub running: AtomicBool,
+    /// device_detach has begun (`ravf_set_detaching`, called by the C shim before
+    /// `iflib_device_detach`): iflib's own admin task is about to be detached from
+    /// its taskqueue (14.x `iflib_tqg_detach`, before IFDI_DETACH), so ravf's admin
+    /// task must no longer enqueue it (`iflib_admin_intr_deferred` on a detached
+    /// grouptask dereferences a NULL taskqueue).
+    pub detaching: AtomicBool,
     /// `ifdi_timer` asked for `Vf::timer` (run by the admin task, which may sleep).
     pub timer_due: AtomicBool,
     /// Admin vector interrupts taken.
@@ -346,6 +352,15 @@ pub struct RavfState {
 }
 
 impl RavfState {
+    /// Whether ravf's admin task may call iflib's `iflib_admin_intr_deferred` /
+    /// `iflib_request_reset`: only between attach_post (iflib attached its admin
+    /// grouptask while allocating the admin IRQ in msix_intr_assign, which precedes
+    /// attach_post) and the start of device_detach.
+    #[inline]
+    pub fn iflib_admin_ok(&self) -> bool {
+        self.initialized.load(Ordering::Acquire) && !self.detaching.load(Ordering::Acquire)
+    }
+
     /// Link snapshot encode/decode.
     pub fn store_link(&self, l: Link) {
         let v = (u64::from(l.up) << 63) | u64::from(l.speed_mbps);

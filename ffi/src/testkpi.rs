@@ -53,6 +53,7 @@ pub struct Mock {
     pub logs: Vec<(c_int, String)>,
     pub link: Vec<(c_int, u64)>,
     pub admin_enqueued: u32,
+    pub admin_drained: u32,
     pub iflib_admin_deferred: u32,
     pub resets_requested: u32,
     pub dma: HashMap<usize, Layout>,
@@ -296,7 +297,9 @@ pub unsafe extern "C" fn ravf_kpi_admin_task_enqueue(_tq: *mut c_void) {
     with(|m| m.admin_enqueued += 1);
 }
 #[no_mangle]
-pub unsafe extern "C" fn ravf_kpi_admin_task_drain(_tq: *mut c_void) {}
+pub unsafe extern "C" fn ravf_kpi_admin_task_drain(_tq: *mut c_void) {
+    with(|m| m.admin_drained += 1);
+}
 #[no_mangle]
 pub unsafe extern "C" fn ravf_kpi_admin_task_free(_tq: *mut c_void) {}
 #[no_mangle]

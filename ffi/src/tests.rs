@@ -12,7 +12,7 @@ use core::sync::atomic::Ordering;
 use ravf_sys::*;
 
 use crate::ifdi::*;
-use crate::intr::{ravf_msix_adminq, ravf_msix_que};
+use crate::intr::{notify_iflib, ravf_msix_adminq, ravf_msix_que};
 use crate::lock::CtlLock;
 use crate::scctx;
 use crate::state::{Ctl, RavfState};
@@ -570,4 +570,47 @@ fn attach_pre_failure_cleans_up() {
         .logs
         .iter()
         .any(|(lvl, s)| *lvl == 0 && s.contains("attach failed"))));
+}
+
+/// iflib's admin task may be enqueued only between attach_post and the start of
+/// device_detach: before msix_intr_assign it is not attached to a taskqueue, and 14.x
+/// iflib detaches it (iflib_tqg_detach) before IFDI_DETACH, after which
+/// iflib_admin_intr_deferred dereferences a NULL taskqueue.
+#[test]
+fn iflib_admin_task_only_between_attach_post_and_detach() {
+    let mut d = Dev::new();
+    let ctx = d.ctx();
+    let counts = || testkpi::with(|m| (m.iflib_admin_deferred, m.resets_requested));
+    // Before attach_post: nothing asked of iflib.
+    notify_iflib(d.st(), true, true);
+    assert_eq!(counts(), (0, 0));
+    d.st().initialized.store(true, Ordering::Release);
+    notify_iflib(d.st(), true, false);
+    assert_eq!(counts(), (1, 0));
+    notify_iflib(d.st(), false, true);
+    assert_eq!(counts(), (2, 1));
+    // device_detach begins: the flag is set, then the running task is drained.
+    // SAFETY: mock ctx with the state published.
+    unsafe { ravf_set_detaching(ctx, 1) };
+    assert!(d.st().detaching.load(Ordering::Acquire));
+    assert_eq!(testkpi::with(|m| m.admin_drained), 1);
+    notify_iflib(d.st(), true, true);
+    assert_eq!(
+        counts(),
+        (2, 1),
+        "detaching: iflib's admin task is left alone"
+    );
+    // iflib refused the detach (VLAN in use): back to normal, no drain needed.
+    // SAFETY: as above.
+    unsafe { ravf_set_detaching(ctx, 0) };
+    assert_eq!(testkpi::with(|m| m.admin_drained), 1);
+    notify_iflib(d.st(), true, false);
+    assert_eq!(counts(), (3, 1));
+    // After detach the export finds no device and does nothing.
+    // SAFETY: as above; detach unpublishes and frees the state.
+    unsafe {
+        assert_eq!(ravf_if_detach(ctx), 0);
+        ravf_set_detaching(ctx, 1);
+    }
+    assert_eq!(testkpi::with(|m| m.admin_drained), 1);
 }

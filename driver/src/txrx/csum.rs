@@ -127,6 +127,11 @@ pub fn csum_lens_ok(csum_flags: u32, ipproto: u8, ehdrlen: u8, ip_hlen: u8, tcp_
 /// returns (the unit test `fused_csum_matches_the_two_steps` checks the equivalence).
 /// One protocol dispatch instead of two, and no masks: with the lengths checked, each
 /// field already fits its width (ehdrlen/2 <= 127, ip_hlen/4 <= 63, tcp_hlen/4 <= 15).
+///
+/// Each "at least N and a multiple of 2^k" check is one compare: `(len - N)` rotated
+/// right by k is at most `(max - N) >> k` exactly when it holds (a remainder lands in
+/// the top bits after the rotation; a length below N wraps to just under 256, whose
+/// quotient exceeds the bound). The L4 dispatch is a table lookup by `ipproto`.
 #[inline(always)]
 pub fn tx_csum_bits(
     csum_flags: u32,
@@ -136,24 +141,24 @@ pub fn tx_csum_bits(
     ip_hlen: u8,
     tcp_hlen: u8,
 ) -> Option<u64> {
-    if ehdrlen < 14 || ip_hlen < 20 || (ehdrlen & 1) | (ip_hlen & 3) != 0 {
+    // ehdrlen in 14..=254, even; ip_hlen in 20..=252, a multiple of 4.
+    if ehdrlen.wrapping_sub(14).rotate_right(1) > (254 - 14) / 2
+        || ip_hlen.wrapping_sub(20).rotate_right(2) > (252 - 20) / 4
+    {
         return None;
     }
-    let l4 = match ipproto {
-        IPPROTO_TCP if csum_flags & IAVF_CSUM_TCP != 0 => {
-            if !(20..=60).contains(&tcp_hlen) || tcp_hlen & 3 != 0 {
+    let k = TX_L4[usize::from(TX_L4_KIND[usize::from(ipproto)] & 3)];
+    let mut l4 = 0;
+    if csum_flags & k.want != 0 {
+        l4 = k.bits;
+        if k.tcp {
+            // tcp_hlen in 20..=60, a multiple of 4 (L4LEN is 4 bits of 4-byte words).
+            if tcp_hlen.wrapping_sub(20).rotate_right(2) > (60 - 20) / 4 {
                 return None;
             }
-            TXD_CMD_L4T_TCP | (u64::from(tcp_hlen >> 2) << TXD_L4LEN_SHIFT)
+            l4 |= u64::from(tcp_hlen >> 2) << TXD_L4LEN_SHIFT;
         }
-        IPPROTO_UDP if csum_flags & IAVF_CSUM_UDP != 0 => {
-            TXD_CMD_L4T_UDP | (UDP_HLEN_WORDS << TXD_L4LEN_SHIFT)
-        }
-        IPPROTO_SCTP if csum_flags & IAVF_CSUM_SCTP != 0 => {
-            TXD_CMD_L4T_SCTP | (SCTP_HLEN_WORDS << TXD_L4LEN_SHIFT)
-        }
-        _ => 0,
-    };
+    }
     let iipt = match etype {
         ETHERTYPE_IP if csum_flags & IAVF_CSUM_IPV4 != 0 => TXD_CMD_IIPT_IPV4_CSUM,
         ETHERTYPE_IP => TXD_CMD_IIPT_IPV4,
@@ -164,6 +169,48 @@ pub fn tx_csum_bits(
         | (u64::from(ip_hlen >> 2) << TXD_IPLEN_SHIFT);
     Some(iipt | lens | l4)
 }
+
+/// One L4 checksum offload: the `csum_flags` that ask for it, and its L4T | L4LEN bits
+/// (L4LEN of TCP comes from `tcp_hlen`, so `tcp` marks it).
+#[derive(Clone, Copy)]
+struct TxL4 {
+    want: u32,
+    bits: u64,
+    tcp: bool,
+}
+
+/// Indexed by [`TX_L4_KIND`]: none, TCP, UDP, SCTP (FreeBSD `iavf_tx_setup_offload`).
+static TX_L4: [TxL4; 4] = [
+    TxL4 {
+        want: 0,
+        bits: 0,
+        tcp: false,
+    },
+    TxL4 {
+        want: IAVF_CSUM_TCP,
+        bits: TXD_CMD_L4T_TCP,
+        tcp: true,
+    },
+    TxL4 {
+        want: IAVF_CSUM_UDP,
+        bits: TXD_CMD_L4T_UDP | (UDP_HLEN_WORDS << TXD_L4LEN_SHIFT),
+        tcp: false,
+    },
+    TxL4 {
+        want: IAVF_CSUM_SCTP,
+        bits: TXD_CMD_L4T_SCTP | (SCTP_HLEN_WORDS << TXD_L4LEN_SHIFT),
+        tcp: false,
+    },
+];
+
+/// `ipproto` → index into [`TX_L4`] (256 bytes; every other protocol is 0).
+static TX_L4_KIND: [u8; 256] = {
+    let mut t = [0u8; 256];
+    t[IPPROTO_TCP as usize] = 1;
+    t[IPPROTO_UDP as usize] = 2;
+    t[IPPROTO_SCTP as usize] = 3;
+    t
+};
 
 // ---------------------------------------------------------------------------
 // PTYPE table (hw-contract 6.6; iavf_common.c `iavf_ptype_lookup[]`)
@@ -325,6 +372,17 @@ pub static PTYPES: [Ptype; 256] = build_table();
 #[inline(always)]
 pub fn rx_csum_flags(qw1: u64, class: u8) -> (u32, bool) {
     let good = u32::from(class & (PT_IP | PT_L4)) << 24;
+    // The usual frame first, in one test: checked (L3L4P), no parser error, no
+    // IPV6EXADD whatever the IP version, no checksum error: every verdict the class
+    // allows is good. The steps below give the same answer for it.
+    if qw1 & (RXD_L3L4P | RXD_PPRS | RXD_IPV6EXADD | RXD_IPE | RXD_EIPE | RXD_L4E) == RXD_L3L4P {
+        return (good, false);
+    }
+    // Next most usual: the hardware did not check the frame (not IP, or checksum
+    // offload not in play): no verdict.
+    if qw1 & RXD_L3L4P == 0 {
+        return (0, false);
+    }
     // No verdict: L3L4P clear, PPRS set, or IPv6 (PT_IPV6 = 0x10, << 11 = bit 15) with
     // IPV6EXADD (bit 15).
     let check = RXD_L3L4P | RXD_PPRS | (u64::from(class & PT_IPV6) << 11);
@@ -460,6 +518,63 @@ mod tests {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// Every combination of the six bits the verdict reads, for every PTYPE class, with
+    /// RXCSUM on and off, against the steps of the doc comment written out one by one
+    /// (FreeBSD `iavf_rx_checksum` order), so the one-test shortcut cannot drift.
+    #[test]
+    fn rx_csum_shortcut_matches_the_steps() {
+        let bits = [
+            RXD_L3L4P,
+            RXD_PPRS,
+            RXD_IPV6EXADD,
+            RXD_IPE,
+            RXD_EIPE,
+            RXD_L4E,
+        ];
+        for pt in PTYPES.iter() {
+            for class in [pt.class, 0] {
+                for combo in 0u32..64 {
+                    let mut qw1 = RXD_DD | RXD_EOF;
+                    for (k, b) in bits.iter().enumerate() {
+                        if combo & (1 << k) != 0 {
+                            qw1 |= b;
+                        }
+                    }
+                    let ip = class & PT_IP != 0;
+                    let l4 = class & PT_L4 != 0;
+                    let v6 = class & PT_IPV6 != 0;
+                    let mut f = 0u32;
+                    let mut bad = false;
+                    if qw1 & RXD_L3L4P != 0
+                        && qw1 & RXD_PPRS == 0
+                        && !(v6 && qw1 & RXD_IPV6EXADD != 0)
+                        && ip
+                    {
+                        f |= CSUM_L3_CALC;
+                        if qw1 & (RXD_IPE | RXD_EIPE) != 0 {
+                            bad = true;
+                        } else {
+                            f |= CSUM_L3_VALID;
+                            if l4 {
+                                f |= CSUM_L4_CALC;
+                                if qw1 & RXD_L4E != 0 {
+                                    bad = true;
+                                } else {
+                                    f |= CSUM_L4_VALID;
+                                }
+                            }
+                        }
+                    }
+                    assert_eq!(
+                        rx_csum_flags(qw1, class),
+                        (f, bad),
+                        "qw1 {qw1:#x} class {class:#x}"
+                    );
                 }
             }
         }

@@ -19,10 +19,16 @@
 //! borrows iflib's arrays in place.
 //!
 //! # Hot-path rules (style-and-performance.md A.14 item 7)
-//! * Ring indexes are always `& mask` (ring sizes are powers of two), so the only bounds
-//!   check left on a descriptor access is the one inside the [`DmaRegion`] impl.
+//! * Ring indexes are always `& mask` (ring sizes are powers of two), and each
+//!   descriptor access makes one bounds compare against the region's length: a TX
+//!   descriptor through [`DmaRegion::wr_u64x2`](crate::os::DmaRegion::wr_u64x2), the RX fast path through
+//!   [`DmaRegion::rd_u64x2`](crate::os::DmaRegion::rd_u64x2), the RX loops through `rd_qw1`/`wr_qw0`. Each compare
+//!   implies the [`DmaRegion`] impl's own checks, which then fold away after inlining,
+//!   and with them the impl's out-of-line fallback (a call whose clobbers would force
+//!   spills and reloads around every descriptor).
 //! * A descriptor is written as two 64-bit stores; the last one of a packet is written
 //!   once, with EOP already in it (no read-modify-write of device memory).
+//! * `if_pkt_info` fields are loaded once, before the first descriptor store.
 //! * No division, no allocation, no panics: arithmetic on indexes and counters is
 //!   `wrapping_*`, slices are reached through `get`/fixed-size arrays.
 //! * Values read from the device (head write-back, RX write-back) are untrusted: they
@@ -127,11 +133,18 @@ pub(crate) fn ring_size_ok(n: u16) -> bool {
 /// Per-queue counters (read by the sysctl/ifdi_get_counter code; never reset by
 /// `init`, as FreeBSD keeps its ring counters across reinit).
 ///
-/// All counts wrap (they are statistics, not invariants).
+/// All counts wrap (they are statistics, not invariants). Per packet the data path
+/// touches only `packets` and `bytes` (and `csum`/`csum_err` when offloads are in play);
+/// the others are bumped on error paths. `packets` and `bytes` are deliberately not
+/// adjacent: adjacent, the host compiler fuses the two increments into a 6-instruction
+/// SSE sequence (load, pack, add, store) where two scalar `add`s to memory suffice (the
+/// kernel target has no SSE and always gets the two `add`s).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct QueueCounters {
     /// TX: packets encapsulated. RX: frames handed to iflib.
     pub packets: u64,
+    /// TX: packets with checksum/TSO offload requested.
+    pub csum: u64,
     /// TX: bytes in the DMA segments of encapsulated packets. RX: frame bytes.
     pub bytes: u64,
     /// RX: frames refused because of a bad write-back (RXE, OVERSIZE, bad length, more
@@ -144,8 +157,6 @@ pub struct QueueCounters {
     pub mss_too_small: u64,
     /// TX: TSO MSS above the hardware maximum lowered to it.
     pub mss_too_large: u64,
-    /// TX: packets with checksum/TSO offload requested.
-    pub csum: u64,
     /// RX: frames whose L3 or L4 checksum the hardware found bad.
     pub csum_err: u64,
     /// TX: EFBIG returned (too many descriptors; iflib defragments and retries).

@@ -182,14 +182,15 @@ impl<D: DmaRegion> RxRing<D> {
         if budget == 0 {
             return 0;
         }
-        // Walk by masked index; the offset is recomputed from it each step so that the
-        // compiler sees it is 8-aligned and cannot overflow (the DMA accessor is then
-        // one bounds compare and a load).
+        // Walk by masked index, stopping before the slot `mask` steps ahead (the one
+        // just behind `idx`), so at most `nrxd - 1` descriptors are read. (Indexes, not
+        // byte offsets: from `i << 5` the compiler sees the offset is aligned.)
         let mask = self.mask;
         let mut i = idx & mask;
+        let stop = idx.wrapping_add(mask) & mask;
         let mut pkts: u16 = 0;
-        for _ in 0..mask {
-            let q1 = self.ring.rd_u64((usize::from(i) << 5) + RXD_QW1);
+        loop {
+            let q1 = self.rd_qw1(i);
             if q1 & RXD_DD == 0 {
                 break;
             }
@@ -198,8 +199,35 @@ impl<D: DmaRegion> RxRing<D> {
                 break;
             }
             i = i.wrapping_add(1) & mask;
+            if i == stop {
+                break;
+            }
         }
         pkts
+    }
+
+    /// QW1 (status) of descriptor `i` (a masked index); 0 (no DD) if it were outside
+    /// the region, which `new` rules out. This compare is the only bounds check left
+    /// once the region's accessor is inlined: it implies the accessor's own, which then
+    /// folds away together with its out-of-line fallback, so a loop over descriptors
+    /// keeps its pointers in registers instead of spilling them around that call.
+    #[inline(always)]
+    fn rd_qw1(&self, i: u16) -> u64 {
+        let off = (usize::from(i) << 5) + RXD_QW1;
+        if off + 8 <= self.ring.len() {
+            self.ring.rd_u64(off)
+        } else {
+            0
+        }
+    }
+
+    /// Write `pkt_addr` (QW0) of descriptor `i` (a masked index); see [`Self::rd_qw1`].
+    #[inline(always)]
+    fn wr_qw0(&self, i: u16, pa: u64) {
+        let off = usize::from(i) << 5;
+        if off + 8 <= self.ring.len() {
+            self.ring.wr_u64(off, pa);
+        }
     }
 
     /// iflib `rxd_pkt_get`: collect the frame starting at `ri.cidx` (see the module
@@ -213,7 +241,9 @@ impl<D: DmaRegion> RxRing<D> {
     pub fn pkt_get(&mut self, ri: &mut RxPkt<'_>) -> Result<(), RxError> {
         let cidx = ri.cidx & self.mask;
         let off = usize::from(cidx) << 5;
-        let q1 = self.ring.rd_u64(off + RXD_QW1);
+        // Both qwords in one bounds check, the status (QW1) first: QW0 (RSS hash, VLAN
+        // tag) is used only when QW1 shows DD, and is then at least as new.
+        let [q0, q1] = self.ring.rd_u64x2(off);
         let plen = (q1 >> RXD_PBUF_SHIFT) & RXD_PBUF_MASK;
         if q1 & (RXD_DD | RXD_EOF | RXD_RXE | RXD_OVERSIZE) == RXD_DD | RXD_EOF
             && plen.wrapping_sub(1) < u64::from(self.buf_size)
@@ -226,7 +256,7 @@ impl<D: DmaRegion> RxRing<D> {
                     idx: cidx,
                     len: plen as u16,
                 };
-                self.finish(ri, q1, off, 1, plen as u32);
+                self.finish(ri, q0, q1, 1, plen as u32);
                 return Ok(());
             }
         }
@@ -312,14 +342,15 @@ impl<D: DmaRegion> RxRing<D> {
         if total == 0 || total > u32::from(u16::MAX) {
             return Err(self.bad(RxError::BadLength));
         }
-        self.finish(ri, q1, off, n as u8 + 1, total);
+        let q0 = self.ring.rd_u64(off);
+        self.finish(ri, q0, q1, n as u8 + 1, total);
         Ok(())
     }
 
-    /// Fill the frame's metadata from its EOF descriptor (status `q1`, at byte `off`).
+    /// Fill the frame's metadata from its EOF descriptor (QW0 `q0`, status `q1`; `q0`
+    /// read after `q1` showed DD).
     #[inline(always)]
-    fn finish(&mut self, ri: &mut RxPkt<'_>, q1: u64, off: usize, nfrags: u8, total: u32) {
-        let q0 = self.ring.rd_u64(off);
+    fn finish(&mut self, ri: &mut RxPkt<'_>, q0: u64, q1: u64, nfrags: u8, total: u32) {
         ri.nfrags = nfrags;
         ri.len = total as u16;
         if q1 & RXD_L2TAG1P != 0 {
@@ -366,9 +397,8 @@ impl<D: DmaRegion> RxRing<D> {
         let mask = self.mask;
         let n = usize::from(count).min(paddrs.len());
         let mut i = pidx & mask;
-        for &pa in paddrs.iter().take(n) {
-            // As in `available`: offset from the masked index, visibly aligned.
-            self.ring.wr_u64(usize::from(i) << 5, pa);
+        for &pa in paddrs.get(..n).unwrap_or_default() {
+            self.wr_qw0(i, pa);
             i = i.wrapping_add(1) & mask;
         }
     }

@@ -390,11 +390,10 @@ impl<D: DmaRegion> TxRing<D> {
         &self.ring
     }
 
+    /// One 16-byte descriptor at slot `i` (a masked index), QW0 then QW1.
     #[inline(always)]
     fn write_desc(&self, i: u16, qw0: u64, qw1: u64) {
-        let off = usize::from(i) << 4;
-        self.ring.wr_u64(off, qw0);
-        self.ring.wr_u64(off + 8, qw1);
+        self.ring.wr_u64x2(usize::from(i) << 4, [qw0, qw1]);
     }
 
     /// iflib `txd_encap`: write the packet's descriptors from `pkt.pidx()`, set
@@ -424,19 +423,25 @@ impl<D: DmaRegion> TxRing<D> {
 
     /// Non-TSO packet of 17..=9728 bytes in 1..=8 segments of 1..=16383 bytes each.
     /// Returns false, having published nothing, for anything else.
+    ///
+    /// Every `if_pkt_info` field is loaded once, before the first descriptor store, and
+    /// kept in a local: after a (volatile) store the compiler would otherwise have to
+    /// reload whatever it cannot prove the store left alone.
     #[inline(always)]
     fn encap_fast<P: TxPktInfo>(&mut self, pkt: &mut P) -> bool {
-        let flags = pkt.csum_flags();
-        if flags & CSUM_TSO != 0
-            || pkt.frame_len().wrapping_sub(TX_MIN_FRAME) > TX_MAX_FRAME - TX_MIN_FRAME
+        let csum_flags = pkt.csum_flags();
+        let len = pkt.frame_len();
+        if csum_flags & CSUM_TSO != 0
+            || len.wrapping_sub(TX_MIN_FRAME) > TX_MAX_FRAME - TX_MIN_FRAME
         {
             return false;
         }
         // data_qw1, with the length check fused into the offload encoding.
         let mut qw1 = TXD_DTYPE_DATA | TXD_CMD_ICRC;
-        if flags & CSUM_OFFLOAD != 0 {
+        let offload = csum_flags & CSUM_OFFLOAD != 0;
+        if offload {
             match tx_csum_bits(
-                flags,
+                csum_flags,
                 pkt.etype(),
                 pkt.ipproto(),
                 pkt.ehdrlen(),
@@ -450,15 +455,26 @@ impl<D: DmaRegion> TxRing<D> {
         if pkt.mflags() & M_VLANTAG != 0 {
             qw1 |= TXD_CMD_IL2TAG1 | (u64::from(pkt.vtag()) << TXD_L2TAG1_SHIFT);
         }
-        let last_cmd = Self::last_cmd(pkt);
-        let first = pkt.pidx() & self.mask;
-        match self.write_simple(pkt.segs(), u64::from(pkt.frame_len()), first, qw1, last_cmd) {
-            Some(next) => {
-                self.commit(pkt, next);
-                true
+        let ipi_flags = pkt.flags();
+        let last_cmd = Self::last_cmd_for(ipi_flags);
+        let mask = self.mask;
+        let first = pkt.pidx() & mask;
+        let (last, next) = if let [s] = pkt.segs() {
+            // One segment (small frames): `len` is 17..=9728 (checked above), so
+            // `s.len == len` alone also proves 1 <= s.len <= 16383 (BUF_SZ, no split).
+            if s.len != u64::from(len) {
+                return false;
             }
-            None => false,
-        }
+            self.write_desc(first, s.addr, qw1 | (s.len << TXD_BUF_SZ_SHIFT) | last_cmd);
+            (first, first.wrapping_add(1) & mask)
+        } else {
+            match self.write_simple(pkt.segs(), u64::from(len), first, qw1, last_cmd) {
+                Some(next) => (next.wrapping_sub(1) & mask, next),
+                None => return false,
+            }
+        };
+        self.publish(pkt, last, next, ipi_flags, len, offload);
+        true
     }
 
     /// Everything `encap_fast` declines: TSO, refusals, splitting.
@@ -524,21 +540,52 @@ impl<D: DmaRegion> TxRing<D> {
     /// (`IPI_TX_INTR` = bit 0).
     #[inline(always)]
     fn last_cmd<P: TxPktInfo>(pkt: &P) -> u64 {
-        TXD_CMD_EOP | (u64::from(pkt.flags() & IPI_TX_INTR) << 5)
+        Self::last_cmd_for(pkt.flags())
+    }
+
+    #[inline(always)]
+    fn last_cmd_for(ipi_flags: u16) -> u64 {
+        TXD_CMD_EOP | (u64::from(ipi_flags & IPI_TX_INTR) << 5)
     }
 
     /// Publish a packet whose last descriptor is `next - 1`: RS bookkeeping, `new_pidx`, counters.
     #[inline(always)]
     fn commit<P: TxPktInfo>(&mut self, pkt: &mut P, next: u16) {
-        let mask = self.mask;
-        if pkt.flags() & IPI_TX_INTR != 0 && !self.head_wb {
-            self.record_rs(next.wrapping_sub(1) & mask);
+        let (flags, len) = (pkt.flags(), pkt.frame_len());
+        let offload = pkt.csum_flags() & CSUM_OFFLOAD != 0;
+        self.publish(
+            pkt,
+            next.wrapping_sub(1) & self.mask,
+            next,
+            flags,
+            len,
+            offload,
+        );
+    }
+
+    /// [`Self::commit`] with the packet's last slot (`next - 1`, masked) and fields
+    /// (`ipi_flags`, `ipi_len`, whether an offload was requested) already in hand, so
+    /// nothing is re-read after the descriptor stores. Per packet it touches only
+    /// `packets` and `bytes` (and `csum` for offload requests); every other counter
+    /// lives on an error path.
+    #[inline(always)]
+    fn publish<P: TxPktInfo>(
+        &mut self,
+        pkt: &mut P,
+        last: u16,
+        next: u16,
+        ipi_flags: u16,
+        len: u32,
+        offload: bool,
+    ) {
+        if ipi_flags & IPI_TX_INTR != 0 && !self.head_wb {
+            self.record_rs(last);
         }
         pkt.set_new_pidx(next);
         let c = &mut self.counters;
         c.packets = c.packets.wrapping_add(1);
-        c.bytes = c.bytes.wrapping_add(u64::from(pkt.frame_len()));
-        if pkt.csum_flags() & CSUM_OFFLOAD != 0 {
+        c.bytes = c.bytes.wrapping_add(u64::from(len));
+        if offload {
             c.csum = c.csum.wrapping_add(1);
         }
     }
