@@ -30,7 +30,7 @@ pub mod virtchnl;
 pub(crate) mod testing;
 
 pub use vf::{
-    wait, AdminReport, AttachConfig, CtlCounters, Error, Link, Poll, PromiscState, QueueSetup,
-    Resources, RxRingSetup, Ticket, TxRingSetup, Vf, VfState,
+    wait, AdminReport, AttachConfig, CtlCounters, Error, HeapVf, Link, Poll, PromiscState,
+    QueueSetup, Resources, RxRingSetup, Ticket, TxRingSetup, Vf, VfState,
 };
 pub use virtchnl::{EthStats, VcOp, VfCaps};

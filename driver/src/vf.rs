@@ -797,6 +797,45 @@ fn boxed_slice<T: Clone>(fill: T, n: usize) -> Result<Box<[T]>, Error> {
     Ok(v.into_boxed_slice())
 }
 
+/// A [`Vf`] in its own heap allocation, obtained without a panic on allocation
+/// failure: in the kernel every allocation is M_NOWAIT, and running out of memory at
+/// attach must fail attach with ENOMEM rather than panic. Stable Rust has no fallible
+/// `Box::new`, so the slot is a one-element `Vec` reserved with `try_reserve_exact` and
+/// turned into a `Box<[Vf; 1]>`.
+pub struct HeapVf<O: Os>(Box<[Vf<O>; 1]>);
+
+impl<O: Os> HeapVf<O> {
+    fn from_slot(slot: Vec<Vf<O>>) -> Result<Self, Error> {
+        // Cannot fail: the slot holds exactly one Vf (pushed just before).
+        let b: Box<[Vf<O>; 1]> = slot
+            .into_boxed_slice()
+            .try_into()
+            .map_err(|_| Error::Invalid)?;
+        Ok(HeapVf(b))
+    }
+
+    /// Move the `Vf` out of its heap slot (tests and single-threaded users).
+    pub fn into_inner(self) -> Vf<O> {
+        let [vf] = *self.0;
+        vf
+    }
+}
+
+impl<O: Os> core::ops::Deref for HeapVf<O> {
+    type Target = Vf<O>;
+    fn deref(&self) -> &Vf<O> {
+        let [vf] = &*self.0;
+        vf
+    }
+}
+
+impl<O: Os> core::ops::DerefMut for HeapVf<O> {
+    fn deref_mut(&mut self) -> &mut Vf<O> {
+        let [vf] = &mut *self.0;
+        vf
+    }
+}
+
 /// Dropping a `Vf` without `detach` still stops the admin queue, so the device never
 /// writes into ring memory that is freed with it (the rings drop after this runs).
 impl<O: Os> Drop for Vf<O> {
@@ -830,13 +869,13 @@ impl<O: Os> Vf<O> {
     /// AQ re-init, GET_VF_RESOURCES, choose the SR-IOV VSI, random locally
     /// administered MAC if the PF gives none. Synchronous; every wait is bounded.
     pub fn attach(os: O, cfg: &AttachConfig) -> Result<Self, Error> {
-        Self::attach_boxed(os, cfg).map(|vf| *vf)
+        Self::attach_boxed(os, cfg).map(HeapVf::into_inner)
     }
 
     /// [`attach`](Self::attach), with the `Vf` placed on the heap before the
     /// handshake runs, so that no caller frame holds it twice (the kernel's attach_pre
     /// runs on a 16 KiB stack; kmod-check gates every frame at 2 KiB).
-    pub fn attach_boxed(os: O, cfg: &AttachConfig) -> Result<Box<Self>, Error> {
+    pub fn attach_boxed(os: O, cfg: &AttachConfig) -> Result<HeapVf<O>, Error> {
         let mut vf = Self::construct(os, cfg)?;
         vf.finish_attach()?;
         Ok(vf)
@@ -844,7 +883,7 @@ impl<O: Os> Vf<O> {
 
     /// Wait for the VF, allocate the AQ and the driver's tables; no messages yet.
     #[inline(never)]
-    fn construct(os: O, cfg: &AttachConfig) -> Result<Box<Self>, Error> {
+    fn construct(os: O, cfg: &AttachConfig) -> Result<HeapVf<O>, Error> {
         let cfg = *cfg;
         wait_rstat_ready(&os, cfg.reset_wait_us, cfg.poll_interval_us)?;
         let aq = AdminQueue::alloc(&os, cfg.aq_len)?;
@@ -854,7 +893,10 @@ impl<O: Os> Vf<O> {
         let setup_slot = boxed_slice(QueueSetup::new(0, 0, 0, 0), 1)?;
         let mut rss_key = [0u8; vc::RSS_KEY_SIZE];
         os.random_bytes(&mut rss_key);
-        Ok(Box::new(Vf {
+        // The Vf's own heap slot, reserved fallibly before it is built.
+        let mut slot = Vec::new();
+        slot.try_reserve_exact(1).map_err(|_| Error::NoMemory)?;
+        slot.push(Vf {
             os,
             cfg,
             aq,
@@ -890,7 +932,8 @@ impl<O: Os> Vf<O> {
             vlan_strip_acked: true,
             last_stats_at: 0,
             scratch,
-        }))
+        });
+        HeapVf::from_slot(slot)
     }
 
     /// The handshake of attach, in place.

@@ -16,7 +16,7 @@ use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 use ravf::os::Level;
 use ravf::txrx::intr::{queue_intr_disable, queue_intr_enable};
 use ravf::txrx::{RxRing, TxRing};
-use ravf::{AttachConfig, Poll, QueueSetup, RxRingSetup, Ticket, TxRingSetup, Vf};
+use ravf::{AttachConfig, HeapVf, Poll, QueueSetup, RxRingSetup, Ticket, TxRingSetup, Vf};
 use ravf_sys::*;
 
 use crate::intr::{ravf_msix_adminq, ravf_msix_que, report_link, shown_link};
@@ -150,7 +150,7 @@ fn alloc_state_writes_every_field(s: &RavfState) {
 /// builds the `Vf` on the heap and runs the handshake in place, so no frame holds it
 /// twice (kmod-check gates every frame at 2 KiB; amd64 kernel stacks are 16 KiB).
 #[inline(never)]
-fn attach_vf(os: KOs) -> Result<Box<Vf<KOs>>, ravf::Error> {
+fn attach_vf(os: KOs) -> Result<HeapVf<KOs>, ravf::Error> {
     Vf::attach_boxed(os, &AttachConfig::default())
 }
 

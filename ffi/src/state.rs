@@ -39,14 +39,13 @@
 //! before the state is published (attach_pre) or with iflib's CTX lock held while no
 //! data path or filter can use them (queue and IRQ setup/teardown).
 
-use alloc::boxed::Box;
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::hint::spin_loop;
 use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
 
 use ravf::txrx::{RxRing, TxRing};
-use ravf::{Link, Vf};
+use ravf::{HeapVf, Link};
 use ravf_sys::{device_t, if_ctx_t, if_irq, RavfSoftc};
 
 use crate::lock::CtlLock;
@@ -305,8 +304,8 @@ pub struct Irqs {
 
 /// The control plane, behind the control lock.
 pub struct Ctl {
-    /// Boxed: the core is about 7 KiB.
-    pub vf: Option<Box<Vf<KOs>>>,
+    /// On the heap (the core is a few KiB; see `ravf::HeapVf`).
+    pub vf: Option<HeapVf<KOs>>,
     /// The link last reported to iflib (`None`: nothing reported yet).
     pub reported: Option<Link>,
     /// MSI-X vectors iflib allocated (admin included), from msix_intr_assign.
