@@ -89,6 +89,7 @@ fuzz_target!(|data: &[u8]| {
     let mut honest = true;
     let mut ops = 0;
     let mut segs = Vec::new();
+    let (mut oks, mut tsos, mut errs) = (0u32, 0u32, 0u32);
     while !inp.is_empty() && ops < 256 {
         ops += 1;
         match inp.u8() % 8 {
@@ -165,6 +166,8 @@ fuzz_target!(|data: &[u8]| {
                     "encap wrote past the ring"
                 );
                 if let Ok(()) = r {
+                    oks += 1;
+                    tsos += u32::from(p.csum_flags & (CSUM_IP_TSO | CSUM_IP6_TSO) != 0);
                     assert!(p.new_pidx < n);
                     let used = u32::from(p.new_pidx.wrapping_sub(start) & mask);
                     if reserve < u32::from(n) {
@@ -197,6 +200,7 @@ fuzz_target!(|data: &[u8]| {
                         honest = false;
                     }
                 } else {
+                    errs += 1;
                     assert_eq!(p.new_pidx, 0xFFFF, "new_pidx set on failure");
                 }
             }
@@ -264,5 +268,8 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         assert_eq!(mem.oob(), 0, "access outside the TX ring memory");
+    }
+    if ravf_fuzz::stats_enabled() {
+        eprintln!("STATS ok={oks} tso={tsos} err={errs} c={:?}", ring.counters);
     }
 });

@@ -40,6 +40,23 @@ fn check(vf: &Vf<FakeOs>) {
 }
 
 fn setup(inp: &mut Input<'_>) -> QueueSetup {
+    if !inp.u8().is_multiple_of(4) {
+        // What iflib asks for on a correctly attached VF (4 queue pairs, 5 vectors).
+        let nq = 1 + u16::from(inp.u8() % 4);
+        let mut s = QueueSetup::new(nq, 1 + nq, 2048, 1522);
+        for i in 0..16 {
+            s.tx[i] = TxRingSetup {
+                paddr: 0x5_0000_0000 + 0x10000 * i as u64,
+                len: 1024,
+                headwb_paddr: 0,
+            };
+            s.rx[i] = RxRingSetup {
+                paddr: 0x7_0000_0000 + 0x10000 * i as u64,
+                len: 1024,
+            };
+        }
+        return s;
+    }
     let nq = u16::from(inp.u8() % 18);
     let nv = u16::from(inp.u8() % 19);
     let mut s = QueueSetup::new(
@@ -101,6 +118,9 @@ fuzz_target!(|data: &[u8]| {
         Ok(vf) => vf,
         Err(e) => {
             let _ = format!("{e} {e:?}");
+            if ravf_fuzz::stats_enabled() {
+                eprintln!("STATS attach_failed {e:?}");
+            }
             assert_eq!(h.dma_oob(), 0);
             return;
         }
@@ -238,6 +258,14 @@ fuzz_target!(|data: &[u8]| {
         let _ = vf.admin_task();
     }
     check(&vf);
+    if ravf_fuzz::stats_enabled() {
+        eprintln!(
+            "STATS attached state={:?} queues={} ops={n} counters={:?}",
+            vf.state(),
+            vf.queues_enabled(),
+            vf.counters()
+        );
+    }
     vf.detach();
     assert_eq!(vf.state(), VfState::Detached);
     let _ = vf.admin_task();

@@ -15,3 +15,10 @@ pub mod dma;
 pub mod fakepf;
 pub mod input;
 pub mod txcheck;
+
+/// True when `RAVF_FUZZ_STATS` is set: targets then print one line per input about
+/// what it reached (for judging a corpus: `-runs=0` over it), else stay silent.
+pub fn stats_enabled() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("RAVF_FUZZ_STATS").is_some())
+}

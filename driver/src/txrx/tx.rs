@@ -431,15 +431,18 @@ impl<D: DmaRegion> TxRing<D> {
     fn encap_fast<P: TxPktInfo>(&mut self, pkt: &mut P) -> bool {
         let csum_flags = pkt.csum_flags();
         let len = pkt.frame_len();
-        if csum_flags & CSUM_TSO != 0
-            || len.wrapping_sub(TX_MIN_FRAME) > TX_MAX_FRAME - TX_MIN_FRAME
-        {
+        if len.wrapping_sub(TX_MIN_FRAME) > TX_MAX_FRAME - TX_MIN_FRAME {
             return false;
         }
         // data_qw1, with the length check fused into the offload encoding.
         let mut qw1 = TXD_DTYPE_DATA | TXD_CMD_ICRC;
         let offload = csum_flags & CSUM_OFFLOAD != 0;
         if offload {
+            // CSUM_TSO is one of the CSUM_OFFLOAD bits (asserted below the impl):
+            // packets without any offload skip this test.
+            if csum_flags & CSUM_TSO != 0 {
+                return false;
+            }
             match tx_csum_bits(
                 csum_flags,
                 pkt.etype(),
@@ -962,6 +965,9 @@ impl<D: DmaRegion> TxRing<D> {
         0
     }
 }
+
+// `encap_fast` tests CSUM_TSO only inside its CSUM_OFFLOAD branch.
+const _: () = assert!(CSUM_TSO & !CSUM_OFFLOAD == 0);
 
 /// Total bytes of `segs` (saturating: iflib's lengths are untrusted).
 #[cold]
