@@ -33,7 +33,11 @@
 //!
 //! So the lock stays; what it costs was cut to the minimum: one inline `lock
 //! cmpxchg` (Acquire) to take it and one plain store (Release) to drop it, with the
-//! bounded spin out of line (`QLock::lock`), and no closure left un-inlined.
+//! bounded spin out of line (`QLock::lock`), and no closure left un-inlined. The lock
+//! byte also records whether the slot holds a ring (`FREE`/`HELD`/`EMPTY`), so the
+//! CAS `FREE -> HELD` is the "ring present?" check too; and the data path's form,
+//! [`Guarded::with_or`], sends a busy lock to a cold out-of-line function that
+//! redoes the whole call, so the callbacks keep no registers alive across the spin.
 //!
 //! Fields that are neither atomics nor behind one of those locks are written only
 //! before the state is published (attach_pre) or with iflib's CTX lock held while no
@@ -42,7 +46,7 @@
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::hint::spin_loop;
-use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU16, AtomicU64, AtomicU8, Ordering};
 
 use ravf::txrx::{RxRing, TxRing};
 use ravf::{HeapVf, Link};
@@ -65,9 +69,20 @@ const QLOCK_SPINS: u32 = 1 << 20;
 /// Spins of [`QLock::lock_brief`].
 const BRIEF_SPINS: u32 = 1 << 12;
 
-/// A per-queue try-lock (one atomic flag).
+/// [`QLock`] states. The lock byte also says whether its [`Guarded`] slot holds a ring,
+/// so the data path's one CAS (`FREE` -> `HELD`) is also its "is the ring there?" check.
+///
+/// Unlocked, a ring installed.
+const FREE: u8 = 0;
+/// Held by one thread (whichever state it was taken from, it is that thread's to end).
+const HELD: u8 = 1;
+/// Unlocked, no ring installed (only [`Guarded`] uses this state).
+const EMPTY: u8 = 2;
+
+/// A per-queue try-lock (one atomic byte: `FREE`, `HELD`, or — inside a [`Guarded`]
+/// slot with no ring — `EMPTY`).
 pub struct QLock {
-    held: AtomicBool,
+    state: AtomicU8,
     /// Times a serialised caller gave up after `QLOCK_SPINS` (should stay 0).
     pub timeouts: AtomicU64,
     /// Times a filter-context caller found the queue busy and answered "maybe".
@@ -75,21 +90,33 @@ pub struct QLock {
 }
 
 impl QLock {
+    /// A free lock (with nothing behind it, or a ring present).
     pub const fn new() -> Self {
+        Self::with_state(FREE)
+    }
+
+    const fn with_state(s: u8) -> Self {
         Self {
-            held: AtomicBool::new(false),
+            state: AtomicU8::new(s),
             timeouts: AtomicU64::new(0),
             busy: AtomicU64::new(0),
         }
     }
 
+    /// One attempt, nothing counted: `FREE` -> `HELD` (the data path's inline fast
+    /// path; inside a [`Guarded`] success also means the ring is there).
+    #[inline(always)]
+    pub(crate) fn acquire_once(&self) -> bool {
+        self.state
+            .compare_exchange(FREE, HELD, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    #[cfg(test)]
     /// One attempt (interrupt filters: never wait).
     #[inline]
-    pub fn try_lock(&self) -> bool {
-        let ok = self
-            .held
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok();
+    pub(crate) fn try_lock(&self) -> bool {
+        let ok = self.acquire_once();
         if !ok {
             self.busy.fetch_add(1, Ordering::Relaxed);
         }
@@ -103,68 +130,94 @@ impl QLock {
     /// One inline CAS when free; the spin is out of line.
     #[inline(always)]
     pub fn lock_brief(&self) -> bool {
-        if self
-            .held
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-        {
-            return true;
-        }
-        self.lock_brief_contended()
+        self.acquire_once() || self.lock_brief_contended()
     }
 
     #[cold]
     #[inline(never)]
     fn lock_brief_contended(&self) -> bool {
-        for _ in 0..BRIEF_SPINS {
-            spin_loop();
-            if self
-                .held
-                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
-                return true;
+        match self.spin(BRIEF_SPINS) {
+            Acq::Held => true,
+            _ => {
+                self.busy.fetch_add(1, Ordering::Relaxed);
+                false
             }
         }
-        self.busy.fetch_add(1, Ordering::Relaxed);
-        false
     }
 
     /// Spin, bounded by `QLOCK_SPINS` (serialised data-path callers). The uncontended
     /// case — the only one in a correct system outside a filter's few-instruction
     /// critical section — is one inline CAS; the spin is out of line.
+    #[cfg(test)]
     #[inline(always)]
-    pub fn lock(&self) -> bool {
-        if self
-            .held
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
-        {
-            return true;
-        }
-        self.lock_contended()
+    pub(crate) fn lock(&self) -> bool {
+        self.acquire_once() || self.lock_contended()
     }
 
+    #[cfg(test)]
     #[cold]
     #[inline(never)]
     fn lock_contended(&self) -> bool {
-        for _ in 0..QLOCK_SPINS {
-            spin_loop();
-            if self
-                .held
-                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_ok()
-            {
-                return true;
-            }
-        }
-        self.timeouts.fetch_add(1, Ordering::Relaxed);
-        false
+        matches!(self.spin_counted(), Acq::Held)
     }
 
+    /// Up to `spins` attempts at `FREE` -> `HELD`; stops early at `EMPTY` (nothing to
+    /// wait for: an empty slot only fills under the CTX lock, not in a spin).
+    fn spin(&self, spins: u32) -> Acq {
+        for _ in 0..spins {
+            match self
+                .state
+                .compare_exchange_weak(FREE, HELD, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) => return Acq::Held,
+                Err(EMPTY) => return Acq::Empty,
+                Err(_) => spin_loop(),
+            }
+        }
+        Acq::Busy
+    }
+
+    /// [`spin`](Self::spin) with `QLOCK_SPINS`, a timeout counted.
+    fn spin_counted(&self) -> Acq {
+        let a = self.spin(QLOCK_SPINS);
+        if let Acq::Busy = a {
+            self.timeouts.fetch_add(1, Ordering::Relaxed);
+        }
+        a
+    }
+
+    /// Take the lock from `FREE` or `EMPTY` (bounded; timeouts counted): `Some(true)`
+    /// if it was `FREE` (a ring present), `Some(false)` if `EMPTY`.
+    fn lock_any(&self) -> Option<bool> {
+        for _ in 0..QLOCK_SPINS {
+            let cur = self.state.load(Ordering::Relaxed);
+            if cur != HELD
+                && self
+                    .state
+                    .compare_exchange_weak(cur, HELD, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return Some(cur == FREE);
+            }
+            spin_loop();
+        }
+        self.timeouts.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+
+    /// Release a lock taken by `acquire_once`/`try_lock`/`lock`/`lock_brief` (which
+    /// only succeed from `FREE`, so `FREE` is what it goes back to). Only the holder
+    /// may call this.
     #[inline(always)]
-    pub fn unlock(&self) {
-        self.held.store(false, Ordering::Release);
+    pub(crate) fn unlock(&self) {
+        self.state.store(FREE, Ordering::Release);
+    }
+
+    /// Release, recording whether the slot now holds a ring ([`Guarded::set`]).
+    #[inline(always)]
+    fn unlock_as(&self, has_ring: bool) {
+        let s = if has_ring { FREE } else { EMPTY };
+        self.state.store(s, Ordering::Release);
     }
 }
 
@@ -174,58 +227,150 @@ impl Default for QLock {
     }
 }
 
+/// What a bounded spin on a [`QLock`] got.
+enum Acq {
+    /// `FREE` -> `HELD`: the lock is ours and (in a [`Guarded`]) the ring is there.
+    Held,
+    /// The slot has no ring (not locked).
+    Empty,
+    /// Still held by someone else when the spin ran out.
+    Busy,
+}
+
 /// A ring slot guarded by a [`QLock`].
+///
+/// Invariant: the lock is `FREE` only while the slot holds a ring (`Some`), and
+/// `EMPTY` only while it holds none; a thread that took it `FREE` -> `HELD` finds a
+/// ring, which stays until it unlocks (only [`set`](Self::set)/[`clear`](Self::clear)
+/// change the `Option`, after taking the lock themselves, and they publish the
+/// matching state when they release it). So the data path needs no second check of
+/// the `Option` after its CAS.
 pub struct Guarded<R> {
-    pub lock: QLock,
+    pub(crate) lock: QLock,
     ring: UnsafeCell<Option<R>>,
 }
 
 impl<R> Guarded<R> {
     pub const fn new() -> Self {
         Self {
-            lock: QLock::new(),
+            lock: QLock::with_state(EMPTY),
             ring: UnsafeCell::new(None),
         }
+    }
+
+    /// The ring, for a thread that took the lock `FREE` -> `HELD`.
+    ///
+    /// # Safety
+    /// The caller took the lock from `FREE` (`acquire_once`/`spin` returned held)
+    /// and has not released it; the reference must not outlive the unlock.
+    #[inline(always)]
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn ring_held(&self) -> &mut R {
+        // SAFETY: the lock is held (caller contract), so this is the only reference
+        // to the slot; taken from `FREE`, the slot holds a ring (type invariant).
+        unsafe { (*self.ring.get()).as_mut().unwrap_unchecked() }
     }
 
     /// Run `f` on the ring with the lock held (spinning, bounded). `None` if the ring
     /// is absent or the lock could not be taken.
     #[inline(always)]
     pub fn with<T>(&self, f: impl FnOnce(&mut R) -> T) -> Option<T> {
-        if !self.lock.lock() {
-            return None;
+        self.with_or(|r| r.map(f), None)
+    }
+
+    /// The data path's form of `with`: `f` sees the slot (`None`: no ring installed)
+    /// and maps everything, errors included, to one `T`. The uncontended case is one
+    /// inline CAS — which also proves the ring is there — `f`, and one Release store;
+    /// anything else goes to the cold, out-of-line `with_contended` as a tail call,
+    /// so the caller keeps no registers alive across the bounded spin. `timed_out` is
+    /// the answer when even the bounded spin fails (never in a correct system).
+    #[inline(always)]
+    pub fn with_or<T, F: FnOnce(Option<&mut R>) -> T>(&self, f: F, timed_out: T) -> T {
+        if !self.lock.acquire_once() {
+            return self.with_contended(f, timed_out);
         }
-        // SAFETY: the QLock is held, so this is the only reference to the slot until
-        // unlock below.
-        let r = unsafe { (*self.ring.get()).as_mut().map(f) };
+        // SAFETY: taken FREE -> HELD just above, released below after `f` (which
+        // cannot keep the reference: its lifetime ends with `f`).
+        let r = f(Some(unsafe { self.ring_held() }));
         self.lock.unlock();
         r
+    }
+
+    /// [`with_or`](Self::with_or) after its CAS failed: the bounded spin, then `f`.
+    #[cold]
+    #[inline(never)]
+    fn with_contended<T, F: FnOnce(Option<&mut R>) -> T>(&self, f: F, timed_out: T) -> T {
+        self.after_spin(self.lock.spin_counted(), f, timed_out)
+    }
+
+    /// `f` after a spin: on the ring if it was taken, on `None` if the slot is empty,
+    /// else `busy`.
+    #[inline(always)]
+    fn after_spin<T, F: FnOnce(Option<&mut R>) -> T>(&self, a: Acq, f: F, busy: T) -> T {
+        match a {
+            Acq::Held => {
+                // SAFETY: `spin` took the lock FREE -> HELD; released right after `f`.
+                let r = f(Some(unsafe { self.ring_held() }));
+                self.lock.unlock();
+                r
+            }
+            Acq::Empty => f(None),
+            Acq::Busy => busy,
+        }
+    }
+
+    /// [`with_or`](Self::with_or) with [`QLock::lock_brief`]'s short spin (callers that
+    /// may be an interrupt filter); `busy` if the lock stayed held.
+    #[inline(always)]
+    pub fn brief_with_or<T, F: FnOnce(Option<&mut R>) -> T>(&self, f: F, busy: T) -> T {
+        if !self.lock.acquire_once() {
+            return self.brief_contended(f, busy);
+        }
+        // SAFETY: as in `with_or`.
+        let r = f(Some(unsafe { self.ring_held() }));
+        self.lock.unlock();
+        r
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn brief_contended<T, F: FnOnce(Option<&mut R>) -> T>(&self, f: F, busy: T) -> T {
+        let a = self.lock.spin(BRIEF_SPINS);
+        if let Acq::Busy = a {
+            self.lock.busy.fetch_add(1, Ordering::Relaxed);
+        }
+        self.after_spin(a, f, busy)
     }
 
     /// Like `with`, but with [`QLock::lock_brief`]. `Err(())` if still busy.
     #[inline(always)]
     #[allow(clippy::result_unit_err)]
     pub fn brief_with<T>(&self, f: impl FnOnce(&mut R) -> T) -> Result<Option<T>, ()> {
-        if !self.lock.lock_brief() {
-            return Err(());
-        }
-        // SAFETY: as in `with`.
-        let r = unsafe { (*self.ring.get()).as_mut().map(f) };
-        self.lock.unlock();
-        Ok(r)
+        self.brief_with_or(|r| Ok(r.map(f)), Err(()))
     }
 
     /// Like `with`, but one attempt only (filter context). `Err(())` if busy.
     #[inline(always)]
     #[allow(clippy::result_unit_err)]
     pub fn try_with<T>(&self, f: impl FnOnce(&mut R) -> T) -> Result<Option<T>, ()> {
-        if !self.lock.try_lock() {
-            return Err(());
+        if self.lock.acquire_once() {
+            // SAFETY: as in `with_or`.
+            let r = f(unsafe { self.ring_held() });
+            self.lock.unlock();
+            return Ok(Some(r));
         }
-        // SAFETY: as in `with`.
-        let r = unsafe { (*self.ring.get()).as_mut().map(f) };
-        self.lock.unlock();
-        Ok(r)
+        self.try_failed()
+    }
+
+    /// `try_with`'s CAS failed: an empty slot, or busy (counted).
+    #[cold]
+    #[inline(never)]
+    fn try_failed<T>(&self) -> Result<Option<T>, ()> {
+        if self.lock.state.load(Ordering::Relaxed) == EMPTY {
+            return Ok(None);
+        }
+        self.lock.busy.fetch_add(1, Ordering::Relaxed);
+        Err(())
     }
 
     /// Replace the ring (queue setup/teardown). Setup and teardown run with iflib's
@@ -238,12 +383,15 @@ impl<R> Guarded<R> {
     #[must_use]
     #[inline(never)]
     pub fn set(&self, ring: Option<R>) -> bool {
-        if !self.lock.lock() {
+        if self.lock.lock_any().is_none() {
             return false;
         }
-        // SAFETY: the QLock is held.
+        let has = ring.is_some();
+        // SAFETY: the QLock is held (taken from FREE or EMPTY), so this is the only
+        // access to the slot.
         let old = unsafe { core::mem::replace(&mut *self.ring.get(), ring) };
-        self.lock.unlock();
+        // Publishes the state matching the slot (type invariant).
+        self.lock.unlock_as(has);
         drop(old);
         true
     }
@@ -252,12 +400,12 @@ impl<R> Guarded<R> {
     /// bounded lock as [`set`](Self::set).
     #[must_use]
     pub fn clear(&self) -> bool {
-        if !self.lock.lock() {
+        if self.lock.lock_any().is_none() {
             return false;
         }
         // SAFETY: the QLock is held, so this is the only access to the slot.
         unsafe { *self.ring.get() = None };
-        self.lock.unlock();
+        self.lock.unlock_as(false);
         true
     }
 
@@ -474,6 +622,35 @@ mod tests {
         assert_eq!(g.try_with(|v| *v), Ok(Some(8)));
         assert!(g.set(None));
         assert!(!g.is_set());
+    }
+
+    #[test]
+    fn with_or_fast_contended_and_empty() {
+        let g: Guarded<u32> = Guarded::new();
+        assert_eq!(g.with_or(|r| r.map(|v| *v), Some(99)), None, "empty slot");
+        assert!(g.set(Some(5)));
+        assert_eq!(
+            g.with_or(
+                |r| r.map(|v| {
+                    *v += 1;
+                    *v
+                }),
+                None
+            ),
+            Some(6)
+        );
+        // Held elsewhere: the contended paths give up with their fallback and count.
+        assert!(g.lock.acquire_once());
+        assert_eq!(g.brief_with_or(|r| r.map(|v| *v), Some(77)), Some(77));
+        assert_eq!(g.lock.busy.load(Ordering::Relaxed), 1);
+        assert_eq!(g.with_or(|r| r.map(|v| *v), Some(88)), Some(88));
+        assert_eq!(g.lock.timeouts.load(Ordering::Relaxed), 1);
+        g.lock.unlock();
+        // Released: both forms reach the ring again, and leave the lock free.
+        assert_eq!(g.brief_with_or(|r| r.map(|v| *v), None), Some(6));
+        assert_eq!(g.with_or(|r| r.map(|v| *v), None), Some(6));
+        assert!(g.lock.acquire_once());
+        g.lock.unlock();
     }
 
     #[test]

@@ -260,9 +260,10 @@ fuzz_target!(|data: &[u8]| {
     check(&vf);
     if ravf_fuzz::stats_enabled() {
         eprintln!(
-            "STATS attached state={:?} queues={} ops={n} counters={:?}",
+            "STATS attached state={:?} queues={} ops={n} work={} counters={:?}",
             vf.state(),
             vf.queues_enabled(),
+            h.hw().work,
             vf.counters()
         );
     }

@@ -632,7 +632,9 @@ impl<D: DmaRegion> TxRing<D> {
             return Some(i.wrapping_add(1) & mask);
         }
         let (last, body) = segs.split_last()?;
-        if body.len() >= TX_MAX_DATA_DESC as usize {
+        // `last.len` is checked before it starts the sum (an unchecked huge length
+        // overflowed it: fuzz/regressions/tx_encap/huge-last-segment).
+        if body.len() >= TX_MAX_DATA_DESC as usize || last.len.wrapping_sub(1) >= TX_MAX_BUF {
             return None;
         }
         let mut i = i;
@@ -646,7 +648,7 @@ impl<D: DmaRegion> TxRing<D> {
             self.write_desc(i, s.addr, qw1 | (s.len << TXD_BUF_SZ_SHIFT));
             i = i.wrapping_add(1) & mask;
         }
-        if last.len.wrapping_sub(1) >= TX_MAX_BUF || sum != len {
+        if sum != len {
             return None;
         }
         self.write_desc(

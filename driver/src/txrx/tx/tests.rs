@@ -357,6 +357,34 @@ fn tso_header_in_four_descriptors_is_efbig() {
     assert_eq!(r.encap(&mut p), Err(TxError::Efbig));
 }
 
+/// Found by `fuzz/` (tx_encap): a last segment with a huge length started the
+/// fast path's running sum unchecked, so adding the other segments overflowed (a
+/// panic with overflow checks on; a wrapped sum otherwise). Refused, nothing published.
+#[test]
+fn huge_last_segment_is_refused_without_overflow() {
+    for tso in [false, true] {
+        let mut r = ring(false);
+        let segs = [
+            Seg {
+                addr: 0x1000,
+                len: 100,
+            },
+            Seg {
+                addr: 0x2000,
+                len: u64::MAX - 50,
+            },
+        ];
+        let mut p = if tso {
+            tso_v4(&segs, 1000, 500)
+        } else {
+            pkt(&segs, 100, 0)
+        };
+        assert_eq!(r.encap(&mut p), Err(TxError::Invalid), "tso {tso}");
+        assert_eq!(p.new_pidx, 0xFFFF);
+        assert_eq!(r.counters.packets, 0);
+    }
+}
+
 #[test]
 fn nine_segments_without_tso_is_efbig() {
     let mut r = ring(false);
