@@ -125,13 +125,13 @@ pub fn csum_lens_ok(csum_flags: u32, ipproto: u8, ehdrlen: u8, ip_hlen: u8, tcp_
 /// [`csum_lens_ok`] and [`tx_offload_bits`] in one pass, for the transmit fast path:
 /// `Some(bits)` exactly when `csum_lens_ok` accepts, with the bits `tx_offload_bits`
 /// returns (the unit test `fused_csum_matches_the_two_steps` checks the equivalence).
-/// One protocol dispatch instead of two, and no masks: with the lengths checked, each
-/// field already fits its width (ehdrlen/2 <= 127, ip_hlen/4 <= 63, tcp_hlen/4 <= 15).
 ///
-/// Each "at least N and a multiple of 2^k" check is one compare: `(len - N)` rotated
-/// right by k is at most `(max - N) >> k` exactly when it holds (a remainder lands in
-/// the top bits after the rotation; a length below N wraps to just under 256, whose
-/// quotient exceeds the bound). The L4 dispatch is a table lookup by `ipproto`.
+/// Branch-light: each header length is one lookup in a 256-entry table
+/// ([`TX_MACLEN`], [`TX_IPLEN`], [`TX_L4LEN`]) that holds either the field already
+/// shifted into place or [`TX_LEN_BAD`]; the entries are ORed together and one test of
+/// that bit refuses any length that cannot be encoded. The L4 dispatch is a table
+/// lookup by `ipproto`; TCP's L4LEN entry is kept by an all-ones mask, every other
+/// protocol's is masked away (so a bad `tcp_hlen` only refuses TCP with the TCP flag).
 #[inline(always)]
 pub fn tx_csum_bits(
     csum_flags: u32,
@@ -141,70 +141,106 @@ pub fn tx_csum_bits(
     ip_hlen: u8,
     tcp_hlen: u8,
 ) -> Option<u64> {
-    // ehdrlen in 14..=254, even; ip_hlen in 20..=252, a multiple of 4.
-    if ehdrlen.wrapping_sub(14).rotate_right(1) > (254 - 14) / 2
-        || ip_hlen.wrapping_sub(20).rotate_right(2) > (252 - 20) / 4
-    {
-        return None;
-    }
-    let k = TX_L4[usize::from(TX_L4_KIND[usize::from(ipproto)] & 3)];
-    let mut l4 = 0;
-    if csum_flags & k.want != 0 {
-        l4 = k.bits;
-        if k.tcp {
-            // tcp_hlen in 20..=60, a multiple of 4 (L4LEN is 4 bits of 4-byte words).
-            if tcp_hlen.wrapping_sub(20).rotate_right(2) > (60 - 20) / 4 {
-                return None;
-            }
-            l4 |= u64::from(tcp_hlen >> 2) << TXD_L4LEN_SHIFT;
-        }
-    }
+    let t = &TX_TABLES;
+    let k = &t.l4[usize::from(t.l4_kind[usize::from(ipproto)] & 3)];
+    let l4 = if csum_flags & k.want != 0 {
+        k.bits | (t.l4len[usize::from(tcp_hlen)] & k.tcp_mask)
+    } else {
+        0
+    };
     let iipt = match etype {
         ETHERTYPE_IP if csum_flags & IAVF_CSUM_IPV4 != 0 => TXD_CMD_IIPT_IPV4_CSUM,
         ETHERTYPE_IP => TXD_CMD_IIPT_IPV4,
         ETHERTYPE_IPV6 => TXD_CMD_IIPT_IPV6,
         _ => 0,
     };
-    let lens = (u64::from(ehdrlen >> 1) << TXD_MACLEN_SHIFT)
-        | (u64::from(ip_hlen >> 2) << TXD_IPLEN_SHIFT);
-    Some(iipt | lens | l4)
+    let v = iipt | t.maclen[usize::from(ehdrlen)] | t.iplen[usize::from(ip_hlen)] | l4;
+    if v & TX_LEN_BAD != 0 {
+        return None;
+    }
+    Some(v)
 }
 
-/// One L4 checksum offload: the `csum_flags` that ask for it, and its L4T | L4LEN bits
-/// (L4LEN of TCP comes from `tcp_hlen`, so `tcp` marks it).
+/// Marks a header length the descriptor cannot encode in the length tables (bit 63 of
+/// QW1 is the top of BUF_SZ/L2TAG1 space and is never produced by a valid entry; the
+/// value is refused before it could reach a descriptor).
+const TX_LEN_BAD: u64 = 1 << 63;
+
+/// Builds a length table: `len` in `min..=max` and a multiple of `1 << unit_shift`
+/// maps to `(len >> unit_shift) << field_shift`, everything else to [`TX_LEN_BAD`].
+const fn len_table(min: u8, max: u8, unit_shift: u32, field_shift: u32) -> [u64; 256] {
+    let mut t = [TX_LEN_BAD; 256];
+    let mut i = 0usize;
+    while i < 256 {
+        let len = i as u8;
+        if len >= min && len <= max && len & ((1u8 << unit_shift) - 1) == 0 {
+            t[i] = ((len >> unit_shift) as u64) << field_shift;
+        }
+        i += 1;
+    }
+    t
+}
+
+/// `ehdrlen` → MACLEN (2-byte words, 7 bits): 14..=254, even.
+const TX_MACLEN: [u64; 256] = len_table(14, 254, 1, TXD_MACLEN_SHIFT);
+/// `ip_hlen` → IPLEN (4-byte words, 7 bits): 20..=252, a multiple of 4.
+const TX_IPLEN: [u64; 256] = len_table(20, 252, 2, TXD_IPLEN_SHIFT);
+/// `tcp_hlen` → L4LEN (4-byte words, 4 bits): 20..=60, a multiple of 4.
+const TX_L4LEN: [u64; 256] = len_table(20, 60, 2, TXD_L4LEN_SHIFT);
+
+/// The transmit offload tables in one static, so the fast path finds them all from
+/// one base address (one GOT entry in a position-independent build instead of five).
+struct TxTables {
+    maclen: [u64; 256],
+    iplen: [u64; 256],
+    l4len: [u64; 256],
+    l4: [TxL4; 4],
+    l4_kind: [u8; 256],
+}
+
+static TX_TABLES: TxTables = TxTables {
+    maclen: TX_MACLEN,
+    iplen: TX_IPLEN,
+    l4len: TX_L4LEN,
+    l4: TX_L4,
+    l4_kind: TX_L4_KIND,
+};
+
+/// One L4 checksum offload: the `csum_flags` that ask for it, its L4T | L4LEN bits,
+/// and `tcp_mask`, all ones for TCP (L4LEN comes from `tcp_hlen` via [`TX_L4LEN`]).
 #[derive(Clone, Copy)]
 struct TxL4 {
     want: u32,
     bits: u64,
-    tcp: bool,
+    tcp_mask: u64,
 }
 
 /// Indexed by [`TX_L4_KIND`]: none, TCP, UDP, SCTP (FreeBSD `iavf_tx_setup_offload`).
-static TX_L4: [TxL4; 4] = [
+const TX_L4: [TxL4; 4] = [
     TxL4 {
         want: 0,
         bits: 0,
-        tcp: false,
+        tcp_mask: 0,
     },
     TxL4 {
         want: IAVF_CSUM_TCP,
         bits: TXD_CMD_L4T_TCP,
-        tcp: true,
+        tcp_mask: !0,
     },
     TxL4 {
         want: IAVF_CSUM_UDP,
         bits: TXD_CMD_L4T_UDP | (UDP_HLEN_WORDS << TXD_L4LEN_SHIFT),
-        tcp: false,
+        tcp_mask: 0,
     },
     TxL4 {
         want: IAVF_CSUM_SCTP,
         bits: TXD_CMD_L4T_SCTP | (SCTP_HLEN_WORDS << TXD_L4LEN_SHIFT),
-        tcp: false,
+        tcp_mask: 0,
     },
 ];
 
 /// `ipproto` → index into [`TX_L4`] (256 bytes; every other protocol is 0).
-static TX_L4_KIND: [u8; 256] = {
+const TX_L4_KIND: [u8; 256] = {
     let mut t = [0u8; 256];
     t[IPPROTO_TCP as usize] = 1;
     t[IPPROTO_UDP as usize] = 2;
@@ -351,6 +387,31 @@ const fn build_table() -> [Ptype; 256] {
 /// The 256-entry PTYPE table, indexed by the 8-bit PTYPE (no bounds check possible).
 pub static PTYPES: [Ptype; 256] = build_table();
 
+/// Receive fast-path view of one PTYPE, packed in a u64 so the completion reads it with
+/// one load and masks it with one AND ([`RX_PT_MASK_CSUM_ON`] / [`RX_PT_MASK_CSUM_OFF`]):
+/// bits 0..32 the `iri_csum_flags` a frame with a clean status earns (what
+/// [`rx_csum_flags`] returns for it), bits 32..48 its `csum_data` (0xffff exactly when
+/// L4_VALID is set), bits 48..56 the `M_HASHTYPE_*`, bits 56..64 the `PT_*` class.
+pub static RX_PT: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut i = 0usize;
+    while i < 256 {
+        let pt = PTYPES[i];
+        let good = ((pt.class & (PT_IP | PT_L4)) as u32) << 24;
+        let data: u64 = if good & CSUM_L4_VALID != 0 { 0xffff } else { 0 };
+        t[i] = good as u64 | (data << 32) | ((pt.hash as u64) << 48) | ((pt.class as u64) << 56);
+        i += 1;
+    }
+    t
+};
+/// [`RX_PT`] mask with RXCSUM on: everything.
+pub const RX_PT_MASK_CSUM_ON: u64 = !0;
+/// [`RX_PT`] mask with RXCSUM off: the hash type only (class 0: no verdict).
+pub const RX_PT_MASK_CSUM_OFF: u64 = 0xFF << 48;
+/// The QW1 status bits that decide the verdict; equal to [`RXD_L3L4P`] alone means
+/// "checked, clean": the [`RX_PT`] flags apply as they are.
+pub const RXD_CSUM_BITS: u64 = RXD_L3L4P | RXD_PPRS | RXD_IPV6EXADD | RXD_IPE | RXD_EIPE | RXD_L4E;
+
 // ---------------------------------------------------------------------------
 // Receive checksum verdict
 // ---------------------------------------------------------------------------
@@ -375,7 +436,7 @@ pub fn rx_csum_flags(qw1: u64, class: u8) -> (u32, bool) {
     // The usual frame first, in one test: checked (L3L4P), no parser error, no
     // IPV6EXADD whatever the IP version, no checksum error: every verdict the class
     // allows is good. The steps below give the same answer for it.
-    if qw1 & (RXD_L3L4P | RXD_PPRS | RXD_IPV6EXADD | RXD_IPE | RXD_EIPE | RXD_L4E) == RXD_L3L4P {
+    if qw1 & RXD_CSUM_BITS == RXD_L3L4P {
         return (good, false);
     }
     // Next most usual: the hardware did not check the frame (not IP, or checksum
@@ -491,6 +552,52 @@ mod tests {
         assert!(csum_lens_ok(CSUM_IP_UDP, IPPROTO_UDP, 14, 20, 0));
         assert!(csum_lens_ok(CSUM_IP, IPPROTO_TCP, 14, 20, 0));
         assert!(csum_lens_ok(CSUM_IP6_TCP, IPPROTO_TCP, 14, 40, 32));
+    }
+
+    /// The length tables at their edges, from hw-contract 6.2 (MACLEN 2-byte words at
+    /// bit 16, IPLEN 4-byte words at bit 23, L4LEN 4-byte words at bit 30).
+    #[test]
+    fn tx_len_tables_fixture() {
+        assert_eq!(TX_MACLEN[14], 7 << 16);
+        assert_eq!(TX_MACLEN[254], 127 << 16);
+        for bad in [0u8, 12, 13, 15, 255] {
+            assert_eq!(TX_MACLEN[usize::from(bad)], TX_LEN_BAD, "ehdrlen {bad}");
+        }
+        assert_eq!(TX_IPLEN[20], 5 << 23);
+        assert_eq!(TX_IPLEN[252], 63 << 23);
+        for bad in [0u8, 16, 19, 21, 22, 253, 255] {
+            assert_eq!(TX_IPLEN[usize::from(bad)], TX_LEN_BAD, "ip_hlen {bad}");
+        }
+        assert_eq!(TX_L4LEN[20], 5 << 30);
+        assert_eq!(TX_L4LEN[60], 15 << 30);
+        for bad in [0u8, 16, 21, 61, 64, 252] {
+            assert_eq!(TX_L4LEN[usize::from(bad)], TX_LEN_BAD, "tcp_hlen {bad}");
+        }
+    }
+
+    /// Every [`RX_PT`] entry, with RXCSUM on and off, against the [`PTYPES`] entry and
+    /// [`rx_csum_flags`] for a clean status.
+    #[test]
+    fn rx_pt_table_matches_ptypes_and_verdict() {
+        for (i, pt) in PTYPES.iter().enumerate() {
+            for (mask, cmask) in [(RX_PT_MASK_CSUM_ON, 0xFFu8), (RX_PT_MASK_CSUM_OFF, 0)] {
+                let v = RX_PT[i] & mask;
+                let class = pt.class & cmask;
+                let (f, bad) = rx_csum_flags(RXD_L3L4P, class);
+                assert!(!bad);
+                assert_eq!(v as u32, f, "ptype {i}");
+                let data = if f & CSUM_L4_VALID != 0 { 0xffff } else { 0 };
+                assert_eq!((v >> 32) as u16, data, "ptype {i}");
+                assert_eq!((v >> 48) as u8, pt.hash, "ptype {i}");
+                assert_eq!((v >> 56) as u8, class, "ptype {i}");
+            }
+        }
+        // A plain IPv4/TCP frame (PTYPE 26, hw-contract 6.6) earns all four flags.
+        assert_eq!(
+            RX_PT[26] as u32,
+            CSUM_L3_CALC | CSUM_L3_VALID | CSUM_L4_CALC | CSUM_L4_VALID
+        );
+        assert_eq!((RX_PT[26] >> 32) as u16, 0xffff);
     }
 
     #[test]

@@ -106,8 +106,9 @@ pub struct RxRing<D: DmaRegion> {
     mask: u16,
     qid: u16,
     buf_size: u16,
-    /// 0xFF with RXCSUM on, 0 with it off (masks the PTYPE class: no verdict).
-    csum_class_mask: u8,
+    /// [`RX_PT_MASK_CSUM_ON`] with RXCSUM on, [`RX_PT_MASK_CSUM_OFF`] with it off
+    /// (masks the [`RX_PT`] entry: class and flags 0, no verdict; the hash type kept).
+    pt_mask: u64,
     pub counters: QueueCounters,
 }
 
@@ -128,7 +129,7 @@ impl<D: DmaRegion> RxRing<D> {
             mask: nrxd - 1,
             qid,
             buf_size: RX_DEFAULT_BUF,
-            csum_class_mask: 0xFF,
+            pt_mask: RX_PT_MASK_CSUM_ON,
             counters: QueueCounters::default(),
         })
     }
@@ -148,7 +149,11 @@ impl<D: DmaRegion> RxRing<D> {
 
     /// Report checksum verdicts (`IFCAP_RXCSUM`/`IFCAP_RXCSUM_IPV6` enabled); on by default.
     pub fn set_rx_csum(&mut self, on: bool) {
-        self.csum_class_mask = if on { 0xFF } else { 0 };
+        self.pt_mask = if on {
+            RX_PT_MASK_CSUM_ON
+        } else {
+            RX_PT_MASK_CSUM_OFF
+        };
     }
 
     /// Number of descriptors.
@@ -360,22 +365,30 @@ impl<D: DmaRegion> RxRing<D> {
             ri.vtag = 0;
             ri.flags = 0;
         }
-        let pt = PTYPES[(q1 >> RXD_PTYPE_SHIFT) as u8 as usize];
+        // One load gives the clean-status verdict, csum_data, hash type and class; with
+        // RXCSUM off the mask leaves the hash type only: no verdict, without a branch.
+        let pt = RX_PT[(q1 >> RXD_PTYPE_SHIFT) as u8 as usize] & self.pt_mask;
         if (q1 >> RXD_FLTSTAT_SHIFT) & RXD_FLTSTAT_MASK == RXD_FLTSTAT_RSS {
             ri.flowid = (q0 >> 32) as u32;
-            ri.rsstype = pt.hash;
+            ri.rsstype = (pt >> 48) as u8;
         } else {
             ri.flowid = 0;
             ri.rsstype = M_HASHTYPE_OPAQUE;
         }
-        // With RXCSUM off the class is masked to 0: no verdict, without a branch.
-        let (f, bad) = rx_csum_flags(q1, pt.class & self.csum_class_mask);
-        ri.csum_flags = f;
-        ri.csum_data = if f & CSUM_L4_VALID != 0 { 0xffff } else { 0 };
-        let c = &mut self.counters;
-        if bad {
-            c.csum_err = c.csum_err.wrapping_add(1);
+        if q1 & RXD_CSUM_BITS == RXD_L3L4P {
+            // Checked and clean: the table entry is the verdict (rx_csum_flags' first
+            // case; the unit test rx_pt_table_matches_ptypes_and_verdict ties them).
+            ri.csum_flags = pt as u32;
+            ri.csum_data = u32::from((pt >> 32) as u16);
+        } else {
+            let (f, bad) = rx_csum_flags(q1, (pt >> 56) as u8);
+            ri.csum_flags = f;
+            ri.csum_data = if f & CSUM_L4_VALID != 0 { 0xffff } else { 0 };
+            if bad {
+                self.counters.csum_err = self.counters.csum_err.wrapping_add(1);
+            }
         }
+        let c = &mut self.counters;
         c.packets = c.packets.wrapping_add(1);
         c.bytes = c.bytes.wrapping_add(u64::from(total));
     }
