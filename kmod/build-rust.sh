@@ -9,7 +9,8 @@
 #
 # Environment (all optional):
 #   CARGO            cargo command (default: cargo)
-#   RAVF_TOOLCHAIN   rustup toolchain for the kernel build (default: nightly; set it empty to
+#   RAVF_TOOLCHAIN   rustup toolchain for the kernel build (default: nightly-2026-05-20, the
+#                    compiler the gates were last run with; set it empty to
 #                    use whatever `cargo` is, e.g. FreeBSD's lang/rust-nightly)
 #   CARGO_TARGET_DIR cargo's target directory (default: <repo>/target)
 #   LD               linker that understands -m elf_x86_64_fbsd (default: ld.lld, else ld)
@@ -43,7 +44,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 
 CARGO=${CARGO:-cargo}
-toolchain=${RAVF_TOOLCHAIN-nightly}
+toolchain=${RAVF_TOOLCHAIN-nightly-2026-05-20}
 tc=""
 [ -n "$toolchain" ] && tc="+$toolchain"
 target_dir=${CARGO_TARGET_DIR:-$root/target}

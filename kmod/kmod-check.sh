@@ -25,7 +25,7 @@
 # lld), objdump/as/c++filt (binutils), python3. Step 6 also needs clang (clang-19
 # preferred: FreeBSD 14.3 builds with clang 19; see kmod/fbsd-compile.sh).
 #
-# Environment: CARGO_TARGET_DIR (default <repo>/target), RAVF_TOOLCHAIN (default nightly),
+# Environment: CARGO_TARGET_DIR (default <repo>/target), RAVF_TOOLCHAIN (default nightly-2026-05-20, pinned),
 # RAVF_EXPECT_ROOTS (data-path roots that must exist, default 7), RAVF_MAX_FRAME (default
 # 2048), RAVF_FBSD_HDRS (enables step 6).
 set -euo pipefail
@@ -34,7 +34,7 @@ root=$PWD
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 out=$CARGO_TARGET_DIR/kmod
 mkdir -p "$out"
-toolchain=${RAVF_TOOLCHAIN-nightly}
+toolchain=${RAVF_TOOLCHAIN-nightly-2026-05-20}
 allow=kmod/kpi-allowlist.txt
 expect_roots=${RAVF_EXPECT_ROOTS:-7}
 max_frame=${RAVF_MAX_FRAME:-2048}
